@@ -1,0 +1,306 @@
+"""Region topology: one declarative YAML file, loaded into typed, validated objects.
+
+The file is the single place where regions, stores, registries, endpoints and the traffic
+backend are named; no region, bucket or port is hard-coded in code. String values may use
+``${VAR}`` or ``${VAR:-default}`` so ports and hosts can be changed from the environment.
+
+Errors are collected and reported together, each naming the file, the region and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+TOPOLOGY_ENV = "MR_TOPOLOGY"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_REGION_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class TopologyError(ValueError):
+    """A topology file that cannot be used. The message names the file, region and field."""
+
+
+class Cloud(str, Enum):
+    AWS = "aws"
+    GCP = "gcp"
+    AZURE = "azure"
+
+
+class StoreKind(str, Enum):
+    S3 = "s3"
+    GCS = "gcs"
+    AZURE_BLOB = "azure_blob"
+
+
+# Which object store each cloud provides; a region's store must match its cloud.
+CLOUD_STORE = {Cloud.AWS: StoreKind.S3, Cloud.GCP: StoreKind.GCS, Cloud.AZURE: StoreKind.AZURE_BLOB}
+
+
+def _check_url(value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        raise ValueError(f"{value!r} is not a valid URI (expected scheme {' or '.join(schemes)})")
+    if parsed.scheme in ("http", "https"):
+        if not parsed.hostname:
+            raise ValueError(f"{value!r} has no host")
+        try:
+            parsed.port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            raise ValueError(f"{value!r} has a bad port") from exc
+    return value
+
+
+HttpUrl = Annotated[str, Field(min_length=1)]
+ConnId = Annotated[str, Field(pattern=_CONN_ID.pattern, min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Storage(_Model):
+    kind: StoreKind
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    conn_id: ConnId
+    # Only for stand-in servers; real clouds use the SDK's default endpoint.
+    endpoint: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        return _check_url(v, ("http", "https"))
+
+
+class Registry(_Model):
+    uri: str
+    # Where this region's registry keeps artifacts (a URI in the region's own store).
+    artifact_root: str
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, v: str) -> str:
+        return _check_url(v, ("http", "https", "databricks"))
+
+    @field_validator("artifact_root")
+    @classmethod
+    def _artifact_root(cls, v: str) -> str:
+        return _check_url(v, ("s3", "gs", "wasbs", "mlflow-artifacts"))
+
+
+class Serving(_Model):
+    endpoints: Annotated[list[str], Field(min_length=1)]
+    model: Annotated[str, Field(min_length=1)]
+    alias: Annotated[str, Field(min_length=1)] = "champion"
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, v: list[str]) -> list[str]:
+        for url in v:
+            _check_url(url, ("http", "https"))
+        return v
+
+
+class Kubernetes(_Model):
+    conn_id: ConnId
+    namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    deployment: Annotated[str, Field(min_length=1)]
+    min_replicas: Annotated[int, Field(ge=0)] = 1
+    max_replicas: Annotated[int, Field(ge=1)] = 10
+
+
+class RegionTraffic(_Model):
+    # Identifies the region's share in the global record: a Route53 SetIdentifier, a
+    # Cloudflare pool origin name, or the local DNS answer's label.
+    set_identifier: Annotated[str, Field(min_length=1)]
+    address: Annotated[str, Field(min_length=1)]
+    weight: Annotated[int, Field(ge=0, le=255)]
+
+
+class Region(_Model):
+    name: Annotated[str, Field(pattern=_REGION_NAME.pattern)]
+    cloud: Cloud
+    primary: bool = False
+    storage: Storage
+    registry: Registry
+    serving: Serving
+    kubernetes: Kubernetes
+    traffic: RegionTraffic
+    cost_tags: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _store_matches_cloud(self) -> Region:
+        expected = CLOUD_STORE[self.cloud]
+        if self.storage.kind != expected:
+            raise ValueError(
+                f"storage.kind {self.storage.kind.value!r} does not match cloud "
+                f"{self.cloud.value!r} (expected {expected.value!r})"
+            )
+        return self
+
+
+class PowerDnsBackend(_Model):
+    kind: Literal["powerdns"]
+    conn_id: ConnId  # HTTP connection: host = API URL, password = API key
+    server_id: str = "localhost"
+    # Where to resolve the record to verify a change took effect (host:port).
+    nameserver: str
+
+
+class Route53Backend(_Model):
+    kind: Literal["route53"]
+    conn_id: ConnId
+    hosted_zone_id: Annotated[str, Field(min_length=1)]
+
+
+class CloudflareBackend(_Model):
+    kind: Literal["cloudflare"]
+    conn_id: ConnId  # password = API token
+    account_id: Annotated[str, Field(min_length=1)]
+    pool_id: Annotated[str, Field(min_length=1)]
+
+
+class Traffic(_Model):
+    zone: Annotated[str, Field(min_length=1)]
+    record: Annotated[str, Field(min_length=1)]
+    ttl: Annotated[int, Field(ge=1, le=86400)] = 30
+    backend: Annotated[
+        PowerDnsBackend | Route53Backend | CloudflareBackend, Field(discriminator="kind")
+    ]
+
+
+class Monitoring(_Model):
+    prometheus_url: str
+    pushgateway_url: str
+    alertmanager_url: str
+
+    @field_validator("prometheus_url", "pushgateway_url", "alertmanager_url")
+    @classmethod
+    def _urls(cls, v: str) -> str:
+        return _check_url(v, ("http", "https"))
+
+
+class Topology(_Model):
+    version: Literal[1]
+    name: Annotated[str, Field(min_length=1)]
+    regions: Annotated[list[Region], Field(min_length=1)]
+    traffic: Traffic
+    monitoring: Monitoring
+
+    @model_validator(mode="after")
+    def _regions_consistent(self) -> Topology:
+        seen: set[str] = set()
+        for region in self.regions:
+            if region.name in seen:
+                raise ValueError(f"regions: duplicate region {region.name!r}")
+            seen.add(region.name)
+        primaries = [r.name for r in self.regions if r.primary]
+        if len(primaries) != 1:
+            raise ValueError(f"regions: exactly one region must be primary, found {primaries or 'none'}")
+        for attr in ("set_identifier", "address"):
+            values = [getattr(r.traffic, attr) for r in self.regions]
+            if len(set(values)) != len(values):
+                raise ValueError(f"regions: traffic.{attr} must be unique across regions, got {values}")
+        return self
+
+    @property
+    def primary(self) -> Region:
+        return next(r for r in self.regions if r.primary)
+
+    @property
+    def region_names(self) -> list[str]:
+        return [r.name for r in self.regions]
+
+    def region(self, name: str) -> Region:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(f"unknown region {name!r}; known regions: {', '.join(self.region_names)}")
+
+
+def _interpolate(value: Any, path: str, env: dict[str, str], problems: list[str]) -> Any:
+    """Expand ${VAR} / ${VAR:-default} in every string value (after YAML parsing)."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env and env[name] != "":
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(f"{path}: environment variable {name} is not set and has no default")
+        return ""
+
+    return _ENV_REF.sub(sub, value)
+
+
+def _describe_location(loc: tuple[Any, ...], raw: Any) -> str:
+    """Turn pydantic's ('regions', 1, 'storage', 'kind') into "region 'eu-west-1': storage.kind"."""
+    if len(loc) >= 2 and loc[0] == "regions" and isinstance(loc[1], int):
+        name = None
+        regions = raw.get("regions") if isinstance(raw, dict) else None
+        if isinstance(regions, list) and loc[1] < len(regions) and isinstance(regions[loc[1]], dict):
+            name = regions[loc[1]].get("name")
+        who = f"region {name!r}" if name else f"region #{loc[1] + 1}"
+        field = ".".join(str(p) for p in loc[2:] if not str(p).startswith("function-"))
+        return f"{who}: {field}" if field else who
+    field = ".".join(str(p) for p in loc if not str(p).startswith(("function-", "tagged-union")))
+    return field
+
+
+def parse_topology(text: str, source: str = "<topology>", env: dict[str, str] | None = None) -> Topology:
+    """Parse and validate topology YAML text; ``source`` names the file in error messages."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TopologyError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise TopologyError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+    problems: list[str] = []
+    expanded = _interpolate(raw, "", dict(os.environ if env is None else env), problems)
+    if problems:
+        raise TopologyError(f"{source}: " + "; ".join(problems))
+    try:
+        return Topology.model_validate(expanded)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = _describe_location(tuple(err["loc"]), expanded)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                msg = "missing required field"
+            elif err["type"] == "extra_forbidden":
+                msg = "unknown field"
+            lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
+        raise TopologyError("\n".join(lines)) from None
+
+
+def default_topology_path() -> Path:
+    from multiregion import PROJECT_ROOT
+
+    return Path(os.environ.get(TOPOLOGY_ENV) or PROJECT_ROOT / "config" / "topology.local.yaml")
+
+
+def load_topology(path: str | os.PathLike[str] | None = None) -> Topology:
+    """Load the topology from ``path``, ``$MR_TOPOLOGY`` or config/topology.local.yaml."""
+    file = Path(path) if path is not None else default_topology_path()
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise TopologyError(f"{file}: cannot read topology file: {exc.strerror}") from exc
+    return parse_topology(text, source=str(file))

@@ -1,0 +1,64 @@
+"""PowerDNS Authoritative HTTP API: the global DNS of the local world.
+
+Per-region weights become one LUA record (``pickwrandom``) so that DNS answers really follow
+the weights, the way Route53 weighted records do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+
+class PowerDnsError(RuntimeError):
+    pass
+
+
+def weighted_lua(weights: dict[str, int]) -> str:
+    """LUA record content answering each address in proportion to its weight (0 = never)."""
+    live = [(w, addr) for addr, w in sorted(weights.items()) if w > 0]
+    if not live:
+        raise ValueError("at least one address needs a positive weight")
+    table = ",".join(f"{{{w},'{addr}'}}" for w, addr in live)
+    return f'A "pickwrandom({{{table}}})"'
+
+
+@dataclass
+class PowerDnsClient:
+    api_url: str
+    api_key: str
+    server_id: str = "localhost"
+    timeout: float = 5.0
+
+    def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        url = f"{self.api_url.rstrip('/')}/api/v1/servers/{self.server_id}{path}"
+        try:
+            resp = httpx.request(method, url, headers={"X-API-Key": self.api_key}, timeout=self.timeout, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PowerDnsError(f"PowerDNS API {method} {url} failed: {exc}") from exc
+        if resp.status_code >= 400 and resp.status_code != 404:
+            raise PowerDnsError(f"PowerDNS API {method} {url} -> {resp.status_code}: {resp.text[:300]}")
+        return resp
+
+    def ensure_zone(self, zone: str) -> None:
+        if self._request("GET", f"/zones/{zone}").status_code == 200:
+            return
+        body = {"name": zone, "kind": "Native", "nameservers": [f"ns1.{zone}"]}
+        self._request("POST", "/zones", json=body)
+
+    def set_weighted_record(self, zone: str, record: str, ttl: int, weights: dict[str, int]) -> None:
+        rrset = {
+            "name": record,
+            "type": "LUA",
+            "ttl": ttl,
+            "changetype": "REPLACE",
+            "records": [{"content": weighted_lua(weights), "disabled": False}],
+        }
+        self._request("PATCH", f"/zones/{zone}", json={"rrsets": [rrset]})
+
+    def get_rrsets(self, zone: str, record: str) -> list[dict]:
+        resp = self._request("GET", f"/zones/{zone}")
+        if resp.status_code == 404:
+            return []
+        return [r for r in resp.json().get("rrsets", []) if r["name"] == record]

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Idempotent setup: Debian packages, npm packages and the project virtualenv
+# (from the pinned lock). Quick when everything is already in place.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+UV_VERSION=0.13.9
+APT_PACKAGES=(postgresql-15 pdns-server pdns-backend-sqlite3 prometheus prometheus-pushgateway
+              prometheus-alertmanager sqlite3 nodejs npm)
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node may come from elsewhere (e.g. nodesource); accept any node >= 18 with npm.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  log "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  # Don't let package scripts start system-wide daemons on our ports: the world runs its own.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- npm packages (Azurite) ---------------------------------------------------
+npm_stamp="node_modules/.multiregion-lock"
+if [ ! -f "$npm_stamp" ] || ! cmp -s package-lock.json "$npm_stamp"; then
+  log "installing npm packages from package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$npm_stamp"
+fi
+
+# --- Python virtualenv from the lock --------------------------------------------
+venv_stamp=".venv/.multiregion-lock"
+if [ ! -f "$venv_stamp" ] || ! cmp -s requirements.lock "$venv_stamp"; then
+  [ -x .venv/bin/python ] || { log "creating .venv with $PYTHON"; "$PYTHON" -m venv .venv; }
+  .venv/bin/python -m pip install -q "uv==$UV_VERSION"
+  log "installing Python packages from requirements.lock (compiled bytecode)"
+  # Compiled bytecode: the machine sets PYTHONDONTWRITEBYTECODE, which doubles `import airflow`.
+  UV_COMPILE_BYTECODE=1 .venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
+  cp requirements.lock "$venv_stamp"
+fi
+# The project package lives in include/ (the Astro layout); make it importable from the venv.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$ROOT/include" > "$site/multiregion-include.pth"
+log "ready ($(.venv/bin/python --version), airflow $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("apache-airflow"))'))"
