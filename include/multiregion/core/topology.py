@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
@@ -29,13 +29,13 @@ class TopologyError(ValueError):
     """A topology file that cannot be used. The message names the file, region and field."""
 
 
-class Cloud(str, Enum):
+class Cloud(StrEnum):
     AWS = "aws"
     GCP = "gcp"
     AZURE = "azure"
 
 
-class StoreKind(str, Enum):
+class StoreKind(StrEnum):
     S3 = "s3"
     GCS = "gcs"
     AZURE_BLOB = "azure_blob"
@@ -174,9 +174,7 @@ class Traffic(_Model):
     zone: Annotated[str, Field(min_length=1)]
     record: Annotated[str, Field(min_length=1)]
     ttl: Annotated[int, Field(ge=1, le=86400)] = 30
-    backend: Annotated[
-        PowerDnsBackend | Route53Backend | CloudflareBackend, Field(discriminator="kind")
-    ]
+    backend: Annotated[PowerDnsBackend | Route53Backend | CloudflareBackend, Field(discriminator="kind")]
 
 
 class Monitoring(_Model):
@@ -286,6 +284,8 @@ def parse_topology(text: str, source: str = "<topology>", env: dict[str, str] | 
                 msg = "missing required field"
             elif err["type"] == "extra_forbidden":
                 msg = "unknown field"
+            elif isinstance(err.get("input"), str | int | float) and not err["type"].startswith("value_error"):
+                msg = f"{msg} (got {err['input']!r})"
             lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
         raise TopologyError("\n".join(lines)) from None
 

@@ -60,7 +60,7 @@ def create_app(region: Region, follower: AliasFollower) -> FastAPI:
         started = time.perf_counter()
         try:
             result = current.model.predict(pd.DataFrame.from_records(body.instances))
-        except Exception as exc:  # noqa: BLE001 - bad input for this model's schema
+        except Exception as exc:
             requests.labels(region.name, "bad_input").inc()
             raise HTTPException(422, f"prediction failed: {exc}") from exc
         latency.labels(region.name).observe(time.perf_counter() - started)

@@ -76,7 +76,7 @@ class AliasFollower:
             mlflow.set_tracking_uri(self.registry_uri)
             mlflow.set_registry_uri(self.registry_uri)
             model = mlflow.pyfunc.load_model(f"models:/{self.name}/{version}", dst_path=dst)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.last_error = f"loading {self.name} v{version} failed: {exc}"[:300]
             log.exception("loading %s v%s failed", self.name, version)
             return

@@ -77,9 +77,9 @@ Airflow UI      {settings.airflow_url}   (user: admin, password: {secrets.airflo
 Prometheus      {topo.monitoring.prometheus_url}
 Alertmanager    {topo.monitoring.alertmanager_url}
 Pushgateway     {topo.monitoring.pushgateway_url}
-PowerDNS API    {settings.pdns_api_url}   (DNS on {getattr(topo.traffic.backend, 'nameserver', '-')})
-MLflow          {', '.join(f"{r.name}={r.registry.uri}" for r in topo.regions)}
-Serving         {', '.join(f"{r.name}={r.serving.endpoints[0]}" for r in topo.regions)}
+PowerDNS API    {settings.pdns_api_url}   (DNS on {getattr(topo.traffic.backend, "nameserver", "-")})
+MLflow          {", ".join(f"{r.name}={r.registry.uri}" for r in topo.regions)}
+Serving         {", ".join(f"{r.name}={r.serving.endpoints[0]}" for r in topo.regions)}
 Logs            {settings.logs_dir}"""
     )
 

@@ -70,7 +70,9 @@ def build_connections(settings: WorldSettings, secrets: WorldSecrets) -> dict[st
 
 
 def connection_env(conns: dict[str, dict]) -> dict[str, str]:
-    return {f"AIRFLOW_CONN_{cid.upper().replace('.', '_').replace('-', '_')}": json.dumps(c) for cid, c in conns.items()}
+    return {
+        f"AIRFLOW_CONN_{cid.upper().replace('.', '_').replace('-', '_')}": json.dumps(c) for cid, c in conns.items()
+    }
 
 
 def cloud_client_env(settings: WorldSettings, secrets: WorldSecrets) -> dict[str, str]:

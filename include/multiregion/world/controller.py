@@ -7,6 +7,7 @@ no process of ours behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -112,9 +113,7 @@ def _ensure_supervisord(settings: WorldSettings) -> None:
         _ctl(settings, "update")
         return
     env = base_env()
-    subprocess.run(
-        [str(settings.venv / "bin" / "supervisord"), "-c", str(_conf_path(settings))], check=True, env=env
-    )
+    subprocess.run([str(settings.venv / "bin" / "supervisord"), "-c", str(_conf_path(settings))], check=True, env=env)
     deadline = time.monotonic() + 10
     while not (settings.state_dir / "supervisor.sock").exists():
         if time.monotonic() > deadline:
@@ -214,7 +213,9 @@ def up(settings: WorldSettings, stages: tuple[str, ...] = STAGES) -> WorldSecret
     _write_supervisor_conf(settings, services)
     _ensure_supervisord(settings)
     # Make the world's connections visible to this process (bucket creation uses the hooks).
-    os.environ.update({k: v for k, v in airflow_env(settings, secrets).items() if k.startswith(("AIRFLOW_CONN_", "STORAGE_"))})
+    os.environ.update(
+        {k: v for k, v in airflow_env(settings, secrets).items() if k.startswith(("AIRFLOW_CONN_", "STORAGE_"))}
+    )
     for stage in STAGES:
         if stage not in stages:
             continue
@@ -248,13 +249,25 @@ def down(settings: WorldSettings, timeout: float = 60) -> None:
             os.kill(pid, signal.SIGKILL)
     leftovers = leftover_processes(settings)
     for proc in leftovers:
-        try:
+        with contextlib.suppress(Exception):  # already gone
             proc.kill()
-        except Exception:  # noqa: BLE001 - already gone
-            pass
     if leftovers:
         _say(f"killed {len(leftovers)} leftover process(es): {[p.pid for p in leftovers]}")
+    # SeaweedFS puts its gRPC unix sockets in /tmp whatever its flags say: remove ours.
+    for port in (*settings.s3_internal_ports, *_s3_ports(settings)):
+        for sock in Path("/tmp").glob(f"seaweedfs-*-{port + 10000}.sock"):
+            sock.unlink(missing_ok=True)
     _say("world stopped")
+
+
+def _s3_ports(settings: WorldSettings) -> list[int]:
+    from multiregion.world.settings import port_of
+
+    return [
+        port_of(r.storage.endpoint)
+        for r in settings.topology.regions
+        if r.storage.kind.value == "s3" and r.storage.endpoint
+    ]
 
 
 def leftover_processes(settings: WorldSettings) -> list:

@@ -192,7 +192,9 @@ def create_airflow_database(settings: WorldSettings, secrets: WorldSecrets) -> N
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = 'airflow'")
         if cur.fetchone() is None:
-            cur.execute(sql.SQL("CREATE ROLE airflow LOGIN PASSWORD {}").format(sql.Literal(secrets.airflow_db_password)))
+            cur.execute(
+                sql.SQL("CREATE ROLE airflow LOGIN PASSWORD {}").format(sql.Literal(secrets.airflow_db_password))
+            )
         cur.execute("SELECT 1 FROM pg_database WHERE datname = 'airflow'")
         if cur.fetchone() is None:
             cur.execute("CREATE DATABASE airflow OWNER airflow")
@@ -264,7 +266,7 @@ __all__ = [
     "create_buckets",
     "init_postgres",
     "migrate_airflow",
+    "port_of",
     "prepare_files",
     "seed_dns",
-    "port_of",
 ]

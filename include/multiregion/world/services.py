@@ -148,7 +148,7 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
 
     by_kind = {r.storage.kind: r for r in topo.regions}
     if s3 := by_kind.get(StoreKind.S3):
-        master, volume, filer = settings.s3_internal_ports
+        master, volume, filer, admin = settings.s3_internal_ports
         services.append(
             Service(
                 "s3",
@@ -164,12 +164,15 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
                     f"-master.port={master}",
                     f"-volume.port={volume}",
                     f"-filer.port={filer}",
+                    f"-admin.port={admin}",
                     "-master.telemetry=false",
                     "-webdav=false",
                     "-admin.ui=false",
                     "-s3.port.iceberg=0",
                     "-s3.port.lance=0",
                     f"-s3.config={state / 's3-identities.json'}",
+                    f"-filer.localSocket={state / 's3' / 'filer.sock'}",
+                    f"-s3.localSocket={state / 's3' / 's3.sock'}",
                 ],
                 ready_url=f"{s3.storage.endpoint}/healthz",
             )
@@ -311,7 +314,9 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
         for endpoint in region.serving.endpoints:
             services.append(
                 Service(
-                    f"serving-{region.name}" if len(region.serving.endpoints) == 1 else f"serving-{region.name}-{port_of(endpoint)}",
+                    f"serving-{region.name}"
+                    if len(region.serving.endpoints) == 1
+                    else f"serving-{region.name}-{port_of(endpoint)}",
                     "regions",
                     [
                         str(venv_bin / "python"),
@@ -329,6 +334,9 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
                         "PYTHONPATH": str(PROJECT_ROOT / "include"),
                         "MR_TOPOLOGY": str(settings.topology_path),
                         "TMPDIR": str(state / "tmp" / f"serving-{region.name}"),
+                        # Fail fast when the registry is down instead of MLflow's ~2 min of retries.
+                        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+                        "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
                     },
                 )
             )
@@ -337,7 +345,9 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
     airflow = str(venv_bin / "airflow")
     health = f"{settings.airflow_url}/api/v2/monitor/health"
     services += [
-        Service("airflow-api-server", "airflow", [airflow, "api-server"], ready_url=health, ready_status=200, env=af_env),
+        Service(
+            "airflow-api-server", "airflow", [airflow, "api-server"], ready_url=health, ready_status=200, env=af_env
+        ),
         Service("airflow-scheduler", "airflow", [airflow, "scheduler"], env=af_env),
         Service("airflow-dag-processor", "airflow", [airflow, "dag-processor"], env=af_env),
         Service("airflow-triggerer", "airflow", [airflow, "triggerer"], env=af_env),

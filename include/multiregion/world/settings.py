@@ -41,7 +41,7 @@ class WorldSettings:
     postgres_port: int
     moto_port: int
     pdns_api_port: int
-    s3_internal_ports: tuple[int, int, int]  # SeaweedFS master, volume, filer
+    s3_internal_ports: tuple[int, int, int, int]  # SeaweedFS master, volume, filer, admin (gRPC: +10000)
     parallelism: int
     external_database_url: str | None
     extra: dict[str, str] = field(default_factory=dict)
@@ -86,6 +86,7 @@ def load_settings(topology_path: str | os.PathLike[str] | None = None) -> WorldS
             _port("MR_S3_MASTER_PORT", 18334),
             _port("MR_S3_VOLUME_PORT", 18335),
             _port("MR_S3_FILER_PORT", 18336),
+            _port("MR_S3_ADMIN_PORT", 18337),
         ),
         parallelism=int(os.environ.get("MR_AIRFLOW_PARALLELISM", "4")),
         external_database_url=os.environ.get("MR_DATABASE_URL") or None,

@@ -1,0 +1,1 @@
+"""Central monitoring: metrics to the Prometheus Pushgateway."""

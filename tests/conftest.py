@@ -1,0 +1,65 @@
+"""Test configuration shared by the whole suite.
+
+The world's Airflow configuration and connections are exported *before* anything imports
+Airflow, so hooks in tests resolve the same ``AIRFLOW_CONN_*`` connections the DAGs use.
+Tests marked ``world``/``airflow`` need the servers: the test command (scripts/test.sh)
+starts them; run alone, the ``world`` fixture starts them and stops them afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from multiregion.world.secrets import load_or_create_secrets
+from multiregion.world.services import airflow_env
+from multiregion.world.settings import load_settings
+
+SETTINGS = load_settings()
+SECRETS = load_or_create_secrets(SETTINGS.state_dir)
+os.environ.update(airflow_env(SETTINGS, SECRETS))
+
+
+def _store_env() -> dict[str, str]:
+    env = {}
+    names = {"s3": "S3", "gcs": "GCS", "azure_blob": "AZURE"}
+    for region in SETTINGS.topology.regions:
+        tag = names[region.storage.kind.value]
+        env[f"MR_TEST_{tag}_CONN"] = region.storage.conn_id
+        env[f"MR_TEST_{tag}_BUCKET"] = region.storage.bucket
+    return env
+
+
+os.environ.update({k: v for k, v in _store_env().items() if k not in os.environ})
+
+
+@pytest.fixture(scope="session")
+def world():
+    """The running local world; started here (and stopped at the end) if the test command didn't."""
+    from multiregion.world import controller
+
+    rows = controller.status(SETTINGS)
+    started_here = False
+    if not rows or not all(ready for _, _, ready in rows):
+        controller.up(SETTINGS)
+        started_here = True
+    yield SETTINGS
+    if started_here:
+        controller.down(SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def store_targets(world):
+    """(kind, conn_id, bucket) for each store kind, from the topology (used by the contract suite)."""
+    return {
+        r.storage.kind.value: (r.storage.kind.value, r.storage.conn_id, r.storage.bucket)
+        for r in world.topology.regions
+    }
+
+
+@pytest.fixture(scope="session")
+def airflow_client(world):
+    from multiregion.airflow_api import AirflowClient
+
+    return AirflowClient(world.airflow_url, "admin", SECRETS.airflow_admin_password)
