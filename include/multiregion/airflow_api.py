@@ -5,6 +5,7 @@ Training pipelines use it to trigger a DAG with an idempotent run id and wait fo
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,14 +41,17 @@ class AirflowClient:
             self._token = resp.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"}
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        url = f"{self.base_url}/api/v2{path}"
         resp = httpx.request(
-            method, f"{self.base_url}/api/v2{path}", headers=self._headers(), timeout=self.timeout, **kwargs
+            method, url, headers={**self._headers(), **(headers or {})}, timeout=self.timeout, **kwargs
         )
         if resp.status_code == 401:  # token expired: log in again once
             self._token = None
             resp = httpx.request(
-                method, f"{self.base_url}/api/v2{path}", headers=self._headers(), timeout=self.timeout, **kwargs
+                method, url, headers={**self._headers(), **(headers or {})}, timeout=self.timeout, **kwargs
             )
         return resp
 
@@ -91,6 +95,21 @@ class AirflowClient:
             if time.monotonic() > deadline:
                 raise AirflowApiError(f"run {dag_id}/{run_id} still {run['state']} after {timeout:.0f}s")
             time.sleep(poll)
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1, map_index: int = -1) -> str:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        resp = self.request("GET", path, params={"map_index": map_index}, headers={"Accept": "application/x-ndjson"})
+        if resp.status_code >= 400:
+            raise AirflowApiError(f"log of {dag_id}/{run_id}/{task_id}: HTTP {resp.status_code}: {resp.text[:300]}")
+        lines = []
+        for raw in resp.text.splitlines():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                lines.append(raw)
+                continue
+            lines.append(" ".join(str(record.get(k, "")) for k in ("timestamp", "level", "event") if record.get(k)))
+        return "\n".join(lines)
 
     def import_errors(self) -> list[dict[str, Any]]:
         return self._json(self.request("GET", "/importErrors"), "list import errors")["import_errors"]

@@ -9,6 +9,7 @@ cheap and does no I/O: the hook and client are created on first use.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 import time
 from abc import ABC, abstractmethod
@@ -126,9 +127,7 @@ class ObjectStore(ABC):
         if not conn_id or not bucket:
             raise ValueError(f"{self.kind} store needs a conn_id and a {self.container_word}")
         if not self.min_part_size <= part_size <= self.max_part_size:
-            raise ValueError(
-                f"{self.kind}: part_size {part_size} outside [{self.min_part_size}, {self.max_part_size}]"
-            )
+            raise ValueError(f"{self.kind}: part_size {part_size} outside [{self.min_part_size}, {self.max_part_size}]")
         if max_concurrency < 1 or page_size < 1 or retry_attempts < 1:
             raise ValueError("max_concurrency, page_size and retry_attempts must be >= 1")
         prefix = prefix.lstrip("/")
@@ -227,7 +226,9 @@ class ObjectStore(ABC):
         expected = expected_sha256.lower() if expected_sha256 else None
         if expected is not None and not _SHA256_RE.fullmatch(expected):
             raise ValueError(f"expected_sha256 is not a sha256 hex digest: {expected_sha256!r}")
-        content_type = content_type or DEFAULT_CONTENT_TYPE
+        # Guess from the extension like most tools do; SeaweedFS would otherwise replace a plain
+        # application/octet-stream with its own guess, so the three stores would disagree.
+        content_type = content_type or mimetypes.guess_type(key)[0] or DEFAULT_CONTENT_TYPE
         tee = HashingTee(as_chunks(chunks))
         parts = iter_parts(tee, self._part_size_for(size_hint))
 

@@ -106,6 +106,16 @@ def iter_parts(chunks: Iterable[bytes], part_size: int) -> Iterator[bytes]:
         yield bytes(buf)
 
 
+def slices(data: bytes, size: int) -> Iterator[bytes]:
+    """Cut a downloaded window into chunks of at most ``size`` bytes (no copy when it already fits)."""
+    if len(data) <= size:
+        yield data
+        return
+    with memoryview(data) as view:
+        for offset in range(0, len(data), size):
+            yield bytes(view[offset : offset + size])
+
+
 def run_bounded(items: Iterable[T], work: Callable[[int, T], R], *, concurrency: int) -> list[R]:
     """Run ``work(number, item)`` for items numbered from 1, at most ``concurrency`` at a time.
 
