@@ -108,7 +108,9 @@ class AirflowClient:
             except ValueError:
                 lines.append(raw)
                 continue
-            lines.append(" ".join(str(record.get(k, "")) for k in ("timestamp", "level", "event") if record.get(k)))
+            lines.append(" ".join(str(record[k]) for k in ("timestamp", "level", "event") if record.get(k)))
+            for err in record.get("error_detail") or []:
+                lines.append(f"    {err.get('exc_type')}: {err.get('exc_value')}")
         return "\n".join(lines)
 
     def import_errors(self) -> list[dict[str, Any]]:
