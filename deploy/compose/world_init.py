@@ -27,8 +27,9 @@ from pathlib import Path
 
 import yaml
 
-from multiregion.core.topology import Region, StoreKind, Topology, TopologyError, load_topology
+from multiregion.core.topology import StoreKind, Topology, TopologyError, load_topology
 from multiregion.traffic.powerdns import PowerDnsClient, PowerDnsError
+from multiregion.world.provision import ensure_bucket, seed_weighted_record
 
 # Readiness probe per store kind: any HTTP answer below 500 means the server is up
 # (Azurite answers 403 to an unsigned listing, which is fine).
@@ -83,43 +84,16 @@ def wait_file(name: str, path: Path, timeout: float) -> None:
         time.sleep(1)
 
 
-def ensure_bucket(region: Region) -> bool:
-    """Create the region's bucket/container through its provider hook; True if it was created."""
-    storage = region.storage
-    if storage.kind is StoreKind.S3:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        hook = S3Hook(aws_conn_id=storage.conn_id)
-        if hook.check_for_bucket(storage.bucket):
-            return False
-        hook.create_bucket(bucket_name=storage.bucket, region_name=region.name)
-        return True
-    if storage.kind is StoreKind.GCS:
-        from airflow.providers.google.cloud.hooks.gcs import GCSHook
-
-        client = GCSHook(gcp_conn_id=storage.conn_id).get_conn()
-        if client.lookup_bucket(storage.bucket) is not None:
-            return False
-        client.create_bucket(storage.bucket)
-        return True
-    from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
-
-    container = WasbHook(wasb_conn_id=storage.conn_id).get_conn().get_container_client(storage.bucket)
-    if container.exists():
-        return False
-    container.create_container()
-    return True
-
-
 def provision_stores(topology: Topology, timeout: float) -> None:
     for region in topology.regions:
         endpoint = region.storage.endpoint
         if endpoint is None:
             raise WorldInitError(f"region {region.name!r}: storage.endpoint is required in the compose world")
-        wait_http(f"{region.name} {region.storage.kind.value} store", endpoint.rstrip("/") + PROBE_PATH[region.storage.kind], timeout)
+        probe = endpoint.rstrip("/") + PROBE_PATH[region.storage.kind]
+        wait_http(f"{region.name} {region.storage.kind.value} store", probe, timeout)
         try:
             created = ensure_bucket(region)
-        except Exception as exc:  # noqa: BLE001 - any SDK error: say which region and connection
+        except Exception as exc:  # any SDK error: say which region and connection
             raise WorldInitError(
                 f"region {region.name!r}: cannot create bucket {region.storage.bucket!r} "
                 f"through connection {region.storage.conn_id!r}: {type(exc).__name__}: {exc}"
@@ -137,15 +111,13 @@ def provision_dns(topology: Topology, timeout: float) -> None:
     wait_http("PowerDNS API", server, timeout, headers={"X-API-Key": api_key})
     client = PowerDnsClient(api_url, api_key, traffic.backend.server_id)
     try:
-        client.ensure_zone(traffic.zone)
-        if client.get_rrsets(traffic.zone, traffic.record):
-            log(f"DNS: {traffic.record} already present (weights left as they are)")
-            return
-        weights = {r.traffic.address: r.traffic.weight for r in topology.regions}
-        client.set_weighted_record(traffic.zone, traffic.record, traffic.ttl, weights)
+        weights = seed_weighted_record(client, topology)
     except PowerDnsError as exc:
         raise WorldInitError(f"DNS: {exc}") from exc
-    log(f"DNS: {traffic.record} created with weights {weights}")
+    if weights is None:
+        log(f"DNS: {traffic.record} already present (weights left as they are)")
+    else:
+        log(f"DNS: {traffic.record} created with weights {weights}")
 
 
 def provision_kubeconfig(timeout: float) -> None:

@@ -109,6 +109,14 @@ def test_compose_file_renders_cleanly(rendered: subprocess.CompletedProcess[str]
     assert json.loads(rendered.stdout)["name"] == "multiregion"
 
 
+def test_every_setting_is_documented_in_the_header() -> None:
+    text = COMPOSE_FILE.read_text()
+    header = text[: text.index("\nname:")]
+    used = set(re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
+    undocumented = {name for name in used if not re.search(rf"(?<![A-Za-z0-9_]){name}=", header)}
+    assert used and not undocumented, f"variables missing from the .env.example header: {sorted(undocumented)}"
+
+
 def test_expected_services_exist(services: dict[str, dict]) -> None:
     missing = EXPECTED_SERVICES - set(services)
     assert not missing, f"services missing from docker-compose.yaml: {sorted(missing)}"
@@ -208,7 +216,9 @@ def test_dependencies_can_be_satisfied(services: dict[str, dict]) -> None:
             target = services[dep]
             if spec["condition"] == "service_healthy":
                 check = target.get("healthcheck") or {}
-                assert check.get("test") and not check.get("disable"), f"{name} waits for {dep}, which has no healthcheck"
+                assert check.get("test") and not check.get("disable"), (
+                    f"{name} waits for {dep}, which has no healthcheck"
+                )
             if spec["condition"] == "service_completed_successfully":
                 # A restarting one-shot never "completes": its dependants would never start.
                 assert target.get("restart", "no") in ("no", "on-failure"), f"{dep} is a one-shot job with restart"
@@ -356,13 +366,17 @@ def test_grafana_provisions_the_dashboards(services: dict[str, dict]) -> None:
     provisioning = bind_source(grafana, "/etc/grafana/provisioning")
 
     providers = [
-        p for f in sorted((provisioning / "dashboards").glob("*.y*ml")) for p in yaml.safe_load(f.read_text())["providers"]
+        p
+        for f in sorted((provisioning / "dashboards").glob("*.y*ml"))
+        for p in yaml.safe_load(f.read_text())["providers"]
     ]
     assert providers, "no dashboard provider is provisioned"
     for provider in providers:
         assert provider["options"]["path"] == dashboards_target, "the provider reads a folder nothing is mounted at"
     datasources = [
-        d for f in sorted((provisioning / "datasources").glob("*.y*ml")) for d in yaml.safe_load(f.read_text())["datasources"]
+        d
+        for f in sorted((provisioning / "datasources").glob("*.y*ml"))
+        for d in yaml.safe_load(f.read_text())["datasources"]
     ]
     for source in datasources:
         assert host_of(source["url"]) in services, f"datasource {source['name']} points at no service"

@@ -144,25 +144,27 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     with sqlite3.connect(root / "dns" / "pdns.sqlite3") as db:
         db.executescript(PDNS_SCHEMA.read_text())
     (root / "dns" / "pdns.conf").write_text(
-        "\n".join([
-            "launch=gsqlite3",
-            f"gsqlite3-database={root / 'dns' / 'pdns.sqlite3'}",
-            "api=yes",
-            f"api-key={pdns_key}",
-            "webserver=yes",
-            "webserver-address=127.0.0.1",
-            f"webserver-port={pdns_api}",
-            "webserver-allow-from=127.0.0.0/8",
-            "local-address=127.0.0.1",
-            f"local-port={dns}",
-            f"socket-dir={root / 'dns'}",
-            "security-poll-suffix=",
-            "enable-lua-records=yes",
-            "daemon=no",
-            "guardian=no",
-            "disable-syslog=yes",
-            "write-pid=no",
-        ])
+        "\n".join(
+            [
+                "launch=gsqlite3",
+                f"gsqlite3-database={root / 'dns' / 'pdns.sqlite3'}",
+                "api=yes",
+                f"api-key={pdns_key}",
+                "webserver=yes",
+                "webserver-address=127.0.0.1",
+                f"webserver-port={pdns_api}",
+                "webserver-allow-from=127.0.0.0/8",
+                "local-address=127.0.0.1",
+                f"local-port={dns}",
+                f"socket-dir={root / 'dns'}",
+                "security-poll-suffix=",
+                "enable-lua-records=yes",
+                "daemon=no",
+                "guardian=no",
+                "disable-syslog=yes",
+                "write-pid=no",
+            ]
+        )
         + "\n"
     )
     servers = {
@@ -195,7 +197,9 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         for name, (argv, extra_env, port) in servers.items():
             log = root / f"{name}.log"
             with log.open("w") as out:
-                procs.append(subprocess.Popen(argv, env={**base_env, **extra_env}, stdout=out, stderr=subprocess.STDOUT))
+                procs.append(
+                    subprocess.Popen(argv, env={**base_env, **extra_env}, stdout=out, stderr=subprocess.STDOUT)
+                )
             wait_tcp(port, name, log)
 
         urls = {

@@ -39,8 +39,8 @@ def store_targets() -> dict[str, tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="session")
-def _store_problems() -> dict[str, str | None]:
-    return {}  # kind -> why it is unreachable (None: reachable); probed once per session
+def _root_stores() -> dict[str, tuple[ObjectStore, str | None]]:
+    return {}  # kind -> (store at the bucket root, why it is unreachable or None); probed once
 
 
 def _probe(store: ObjectStore) -> str | None:
@@ -52,19 +52,20 @@ def _probe(store: ObjectStore) -> str | None:
 
 
 @pytest.fixture(params=KINDS)
-def object_store(request, store_targets, _store_problems) -> Iterator[ObjectStore]:
+def object_store(request, store_targets, _root_stores) -> Iterator[ObjectStore]:
     kind, conn_id, bucket = store_targets[request.param]
-    root = open_store(kind, conn_id=conn_id, bucket=bucket, **STORE_OPTIONS)
-    if kind not in _store_problems:
-        _store_problems[kind] = _probe(root)
-    if _store_problems[kind]:
+    if kind not in _root_stores:
+        root = open_store(kind, conn_id=conn_id, bucket=bucket, **STORE_OPTIONS)
+        _root_stores[kind] = (root, _probe(root))
+    root, problem = _root_stores[kind]
+    if problem:
         env = _TARGET_ENV[kind][0]
         pytest.fail(
-            f"{kind} store unreachable ({root.describe()}): {_store_problems[kind]}\n"
+            f"{kind} store unreachable ({root.describe()}): {problem}\n"
             f"Start the local world (it exports AIRFLOW_CONN_* and the MR_TEST_* variables) or set "
             f"{env}_CONN / {env}_BUCKET to a reachable connection and bucket.",
             pytrace=False,
         )
     prefix = f"mr-tests/{uuid.uuid4().hex[:12]}/"
-    yield open_store(kind, conn_id=conn_id, bucket=bucket, prefix=prefix, **STORE_OPTIONS)
+    yield root.with_prefix(prefix)  # shares the root's client: one hook per backend per session
     root.delete_prefix(prefix)

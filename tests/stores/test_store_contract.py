@@ -165,6 +165,10 @@ def test_streamed_and_ranged_reads(object_store):
     assert object_store.read_range("r.bin", 10, 0) == b""
     assert object_store.read_range("r.bin", size, 10) == b""  # empty range at the very end
 
+    assert b"".join(object_store.iter_read("r.bin", verify=True)) == data  # checked against stored sha256
+    with pytest.raises(ValueError):
+        object_store.iter_read("r.bin", start=1, verify=True)
+
     with pytest.raises(InvalidRange) as err:
         object_store.read_range("r.bin", size + 1, 10)
     assert "r.bin" in str(err.value) and str(size) in str(err.value)

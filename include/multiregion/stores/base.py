@@ -8,6 +8,8 @@ cheap and does no I/O: the hook and client are created on first use.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import logging
 import mimetypes
 import re
@@ -17,39 +19,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from multiregion.stores.errors import (
-    AccessDenied,
-    BucketNotFound,
-    IntegrityError,
-    InvalidRange,
-    ObjectChanged,
-    ObjectNotFound,
-    ObjectStoreError,
-    StoreUnavailable,
-)
+from multiregion.stores.errors import IntegrityError, InvalidRange, ObjectNotFound, ObjectStoreError
+from multiregion.stores.metadata import SHA256_METADATA_KEY, normalize_metadata
 from multiregion.stores.streams import Digests, HashingTee, MiB, Source, as_chunks, iter_parts
 
-__all__ = [
-    "SHA256_METADATA_KEY",
-    "AccessDenied",
-    "BucketNotFound",
-    "IntegrityError",
-    "InvalidRange",
-    "ObjectChanged",
-    "ObjectInfo",
-    "ObjectNotFound",
-    "ObjectStore",
-    "ObjectStoreError",
-    "StoreUnavailable",
-]
+__all__ = ["SHA256_METADATA_KEY", "ObjectInfo", "ObjectStore"]
 
 log = logging.getLogger(__name__)
 
-# Letters and digits only: Azure metadata names must be C# identifiers (no '-'), and some HTTP
-# proxies drop header names containing '_' (x-amz-meta-*, x-goog-meta-*).
-SHA256_METADATA_KEY = "mrsha256"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_PART_SIZE = 8 * MiB
 DEFAULT_CONCURRENCY = 4
@@ -57,8 +36,6 @@ DEFAULT_READ_CHUNK = MiB
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_RETRY_ATTEMPTS = 3
 MAX_KEY_BYTES = 1024  # S3 and GCS limit; Azure allows 1024 characters
-MAX_METADATA_BYTES = 2048  # S3's limit, the smallest of the three, so metadata behaves the same everywhere
-_METADATA_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -79,28 +56,6 @@ class ObjectInfo:
     last_modified: datetime | None
     metadata: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
-
-
-def normalize_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
-    """Validate user metadata so it round-trips identically on all three stores."""
-    result: dict[str, str] = {}
-    for raw_key, value in (metadata or {}).items():
-        key = str(raw_key).lower()  # S3 lower-cases names; do it everywhere
-        if not _METADATA_KEY_RE.fullmatch(key):
-            raise ValueError(f"metadata key {raw_key!r}: use letters, digits and '_', starting with a letter")
-        if key == SHA256_METADATA_KEY:
-            raise ValueError(f"metadata key {SHA256_METADATA_KEY!r} is reserved for the object's sha256")
-        if key in result:
-            raise ValueError(f"metadata key {raw_key!r} duplicates another key when lower-cased")
-        if not isinstance(value, str):
-            raise TypeError(f"metadata value for {raw_key!r} must be str, got {type(value).__name__}")
-        if not (value.isascii() and value.isprintable()) or value != value.strip():
-            raise ValueError(f"metadata value for {raw_key!r} must be printable ASCII without surrounding spaces")
-        result[key] = value
-    size = sum(len(k) + len(v) for k, v in result.items()) + len(SHA256_METADATA_KEY) + 64
-    if size > MAX_METADATA_BYTES:
-        raise ValueError(f"metadata is {size} bytes with our checksum; the limit is {MAX_METADATA_BYTES}")
-    return result
 
 
 class ObjectStore(ABC):
@@ -130,10 +85,9 @@ class ObjectStore(ABC):
             raise ValueError(f"{self.kind}: part_size {part_size} outside [{self.min_part_size}, {self.max_part_size}]")
         if max_concurrency < 1 or page_size < 1 or retry_attempts < 1:
             raise ValueError("max_concurrency, page_size and retry_attempts must be >= 1")
-        prefix = prefix.lstrip("/")
         self.conn_id = conn_id
         self.bucket = bucket
-        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.prefix = _as_prefix(prefix)
         self.part_size = part_size
         self.max_concurrency = max_concurrency
         self.page_size = page_size
@@ -153,6 +107,12 @@ class ObjectStore(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url} conn={self.conn_id!r}>"
+
+    def with_prefix(self, prefix: str) -> Self:
+        """The same store rooted at ``prefix`` below this one's, sharing its client once created."""
+        clone = copy.copy(self)
+        clone.prefix = _as_prefix(self.prefix + prefix)
+        return clone
 
     # ----------------------------------------------------------------- public API
     def list(self, prefix: str = "", *, recursive: bool = True, with_metadata: bool = False) -> Iterator[ObjectInfo]:
@@ -183,18 +143,29 @@ class ObjectStore(ABC):
         return self.head(key).metadata
 
     def iter_read(
-        self, key: str, *, start: int = 0, end: int | None = None, chunk_size: int = DEFAULT_READ_CHUNK
+        self,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        chunk_size: int = DEFAULT_READ_CHUNK,
+        verify: bool = False,
     ) -> Iterator[bytes]:
-        """Stream bytes [start, end) of an object (``end`` exclusive, None = to the end).
+        """Stream bytes [start, end) of an object (``end`` exclusive, None = to the end) in chunks
+        of at most ``chunk_size`` bytes.
 
         ``end`` past the object's end is clamped; ``start`` equal to the size gives nothing;
         ``start`` beyond the size raises InvalidRange. Transient failures resume from the last
-        byte delivered, pinned to the same object version (etag/generation).
+        byte delivered, pinned to the same object version (etag/generation). ``verify=True`` (whole
+        reads only) checks the bytes against the stored sha256 and raises IntegrityError at the end.
         """
         name = self._name(key)
         if start < 0 or (end is not None and end < start) or chunk_size < 1:
             raise ValueError(f"invalid read of {key!r}: start={start} end={end} chunk_size={chunk_size}")
-        return self._resumable_read(key, name, start, end, chunk_size)
+        if verify and (start or end is not None):
+            raise ValueError(f"verify=True needs a whole-object read of {key!r}, not a range")
+        stream = self._resumable_read(key, name, start, end, chunk_size)
+        return self._verified(key, stream) if verify else stream
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         """``length`` bytes from ``start`` (fewer if the object ends first)."""
@@ -385,7 +356,7 @@ class ObjectStore(ABC):
         return max(self.part_size, -(-needed // MiB) * MiB)
 
     def _resumable_read(self, key: str, name: str, start: int, end: int | None, chunk_size: int) -> Iterator[bytes]:
-        pos, version, failures = start, None, 0
+        pos, version, failures, failed_at = start, None, 0, -1
         with self._errors(key, "read"):
             while end is None or pos < end:
                 try:
@@ -400,11 +371,23 @@ class ObjectStore(ABC):
                         if start == size:  # an empty range at the very end, like slicing
                             return
                         raise InvalidRange(self, key, f"read from byte {start}: the object has {size} bytes") from exc
-                    failures += 1
+                    # Count consecutive failures without progress: a long read may survive many blips.
+                    failures, failed_at = (failures + 1 if pos == failed_at else 1), pos
                     if failures >= self.retry_attempts or not self._is_transient(exc):
                         raise
                     log.warning("resuming read of %s at byte %d after: %s", self.url_for(key), pos, _short(exc))
-                    time.sleep(min(2.0, 0.2 * 2**failures))
+                    time.sleep(min(2.0, 0.1 * 2**failures))
+
+    def _verified(self, key: str, stream: Iterator[bytes]) -> Iterator[bytes]:
+        expected = self.head(key).sha256
+        if expected is None:
+            raise IntegrityError(self, key, f"cannot verify: no {SHA256_METADATA_KEY!r} metadata on the object")
+        digest = hashlib.sha256()
+        for chunk in stream:
+            digest.update(chunk)
+            yield chunk
+        if digest.hexdigest() != expected:
+            raise IntegrityError(self, key, f"read data has sha256 {digest.hexdigest()}, stored {expected}")
 
     def _verify_written(self, key: str, name: str, digests: Digests) -> ObjectInfo:
         info = self._head(name)
@@ -422,6 +405,11 @@ class ObjectStore(ABC):
                 log.error("could not delete corrupt object %s: %s", self.url_for(key), exc)
             raise IntegrityError(self, key, "stored object differs from what was written: " + "; ".join(problems))
         return info
+
+
+def _as_prefix(prefix: str) -> str:
+    prefix = prefix.lstrip("/")
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
 
 
 def _drain(pending: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:

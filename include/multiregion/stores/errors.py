@@ -35,13 +35,15 @@ class ObjectStoreError(Exception):
         super().__init__(text + (f"; {cause}" if cause else ""))
 
     def __reduce__(self):
-        # Only strings are kept, so errors survive pickling (e.g. across executor processes).
-        return (_rebuild, (type(self), self.store, self.key, self.detail, self.cause, self.url))
+        # Rebuilt from plain attributes (the store object itself is not kept), so errors survive
+        # pickling, e.g. across executor processes.
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
-def _rebuild(cls, store, key, detail, cause, url):
-    err = cls(store, key, detail, cause)
-    err.url = url
+def _rebuild(cls, args, state):
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
     return err
 
 

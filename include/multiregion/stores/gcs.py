@@ -32,7 +32,7 @@ from multiregion.stores.streams import Digests, MiB, slices
 log = logging.getLogger(__name__)
 
 CHUNK_MULTIPLE = 256 * 1024  # resumable upload chunks must be multiples of 256 KiB
-MIN_READ_WINDOW = 2 * MiB  # each ranged GET is a request: don't make them tiny
+MIN_READ_WINDOW = 8 * MiB  # each ranged GET is a request: don't make them tiny
 
 
 class GCSStore(ObjectStore):

@@ -8,6 +8,7 @@ no process of ours behind.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shlex
@@ -61,12 +62,15 @@ def _write_supervisor_conf(settings: WorldSettings, services: list[Service]) -> 
         f"serverurl=unix://{state / 'supervisor.sock'}",
     ]
     for svc in services:
+        spec_text = json.dumps({"argv": svc.argv, "env": svc.env, "cwd": svc.cwd}, sort_keys=True)
         if svc.env or svc.cwd:
             spec = settings.state_dir / "run" / f"{svc.name}.json"
-            provision._write_private(spec, json.dumps({"argv": svc.argv, "env": svc.env, "cwd": svc.cwd}))
+            provision._write_private(spec, spec_text)
             argv = [sys.executable, "-m", "multiregion.world.run", str(spec)]
         else:
             argv = svc.argv
+        # A changed spec changes the section, so `supervisorctl update` restarts just that service.
+        spec_hash = hashlib.sha256(spec_text.encode()).hexdigest()[:16]
         lines += [
             f"[program:{svc.name}]",
             "command=" + shlex.join(argv).replace("%", "%%"),
@@ -82,6 +86,7 @@ def _write_supervisor_conf(settings: WorldSettings, services: list[Service]) -> 
             f"stdout_logfile={settings.logs_dir / (svc.name + '.log')}",
             "stdout_logfile_maxbytes=20MB",
             "stdout_logfile_backups=2",
+            f'environment=MR_SPEC_HASH="{spec_hash}"',
         ]
         if svc.user:
             lines.append(f"user={svc.user}")

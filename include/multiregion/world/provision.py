@@ -19,10 +19,11 @@ from pathlib import Path
 import yaml
 
 from multiregion import PROJECT_ROOT
-from multiregion.core.topology import StoreKind
+from multiregion.core.topology import Region, StoreKind, Topology
+from multiregion.traffic.powerdns import PowerDnsClient
 from multiregion.world.secrets import WorldSecrets
 from multiregion.world.services import airflow_env, postgres_bin, postgres_data_dir
-from multiregion.world.settings import WorldSettings, port_of
+from multiregion.world.settings import WorldSettings
 
 PDNS_SCHEMA = Path("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql")
 
@@ -221,52 +222,56 @@ def migrate_airflow(settings: WorldSettings, secrets: WorldSecrets, env: dict[st
 # --- Buckets and DNS ----------------------------------------------------------------------------
 
 
+def ensure_bucket(region: Region) -> bool:
+    """Create the region's bucket/container through its provider hook; True if it was created."""
+    storage = region.storage
+    if storage.kind is StoreKind.S3:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        hook = S3Hook(aws_conn_id=storage.conn_id)
+        if hook.check_for_bucket(storage.bucket):
+            return False
+        hook.create_bucket(bucket_name=storage.bucket, region_name=region.name)
+        return True
+    if storage.kind is StoreKind.GCS:
+        from airflow.providers.google.cloud.hooks.gcs import GCSHook
+
+        client = GCSHook(gcp_conn_id=storage.conn_id).get_conn()
+        if client.lookup_bucket(storage.bucket) is not None:
+            return False
+        client.create_bucket(storage.bucket)
+        return True
+    from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+    container = WasbHook(wasb_conn_id=storage.conn_id).get_conn().get_container_client(storage.bucket)
+    if container.exists():
+        return False
+    container.create_container()
+    return True
+
+
 def create_buckets(settings: WorldSettings) -> None:
-    """Create each region's bucket through the same provider hooks the DAGs use."""
     for region in settings.topology.regions:
-        storage = region.storage
-        if storage.kind is StoreKind.S3:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        ensure_bucket(region)
 
-            hook = S3Hook(aws_conn_id=storage.conn_id)
-            if not hook.check_for_bucket(storage.bucket):
-                hook.create_bucket(bucket_name=storage.bucket, region_name=region.name)
-        elif storage.kind is StoreKind.GCS:
-            from airflow.providers.google.cloud.hooks.gcs import GCSHook
 
-            client = GCSHook(gcp_conn_id=storage.conn_id).get_conn()
-            if client.lookup_bucket(storage.bucket) is None:
-                client.create_bucket(storage.bucket)
-        else:
-            from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+def seed_weighted_record(client: PowerDnsClient, topology: Topology) -> dict[str, int] | None:
+    """Create the zone and, only if absent, the weighted record with the topology's weights.
 
-            service = WasbHook(wasb_conn_id=storage.conn_id).get_conn()
-            container = service.get_container_client(storage.bucket)
-            if not container.exists():
-                container.create_container()
+    Returns the weights written, or None when the record exists (weights changed by the
+    failover DAGs survive a restart of the world).
+    """
+    traffic = topology.traffic
+    client.ensure_zone(traffic.zone)
+    if client.get_rrsets(traffic.zone, traffic.record):
+        return None
+    weights = {r.traffic.address: r.traffic.weight for r in topology.regions}
+    client.set_weighted_record(traffic.zone, traffic.record, traffic.ttl, weights)
+    return weights
 
 
 def seed_dns(settings: WorldSettings, secrets: WorldSecrets) -> None:
-    """Create the zone and, only if absent, the weighted record with the topology's weights."""
-    traffic = settings.topology.traffic
-    if traffic.backend.kind != "powerdns":
-        return
-    from multiregion.traffic.powerdns import PowerDnsClient
-
-    client = PowerDnsClient(settings.pdns_api_url, secrets.pdns_api_key, traffic.backend.server_id)
-    client.ensure_zone(traffic.zone)
-    if not client.get_rrsets(traffic.zone, traffic.record):
-        weights = {r.traffic.address: r.traffic.weight for r in settings.topology.regions}
-        client.set_weighted_record(traffic.zone, traffic.record, traffic.ttl, weights)
-
-
-__all__ = [
-    "ProvisionError",
-    "create_airflow_database",
-    "create_buckets",
-    "init_postgres",
-    "migrate_airflow",
-    "port_of",
-    "prepare_files",
-    "seed_dns",
-]
+    backend = settings.topology.traffic.backend
+    if backend.kind == "powerdns":
+        client = PowerDnsClient(settings.pdns_api_url, secrets.pdns_api_key, backend.server_id)
+        seed_weighted_record(client, settings.topology)

@@ -88,7 +88,6 @@ def airflow_env(settings: WorldSettings, secrets: WorldSecrets) -> dict[str, str
         "AIRFLOW__API__SECRET_KEY": secrets.airflow_jwt_secret[:48],
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__METRICS__STATSD_ON": "False",
         "PYTHONPATH": str(PROJECT_ROOT / "include"),
         "MR_TOPOLOGY": str(settings.topology_path),
@@ -348,9 +347,11 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
         Service(
             "airflow-api-server", "airflow", [airflow, "api-server"], ready_url=health, ready_status=200, env=af_env
         ),
-        Service("airflow-scheduler", "airflow", [airflow, "scheduler"], env=af_env),
+        # Airflow's log server binds every interface (hard-coded); the api-server reads the
+        # task logs from the shared local folder instead, so it is not started.
+        Service("airflow-scheduler", "airflow", [airflow, "scheduler", "--skip-serve-logs"], env=af_env),
         Service("airflow-dag-processor", "airflow", [airflow, "dag-processor"], env=af_env),
-        Service("airflow-triggerer", "airflow", [airflow, "triggerer"], env=af_env),
+        Service("airflow-triggerer", "airflow", [airflow, "triggerer", "--skip-serve-logs"], env=af_env),
     ]
     return services
 
