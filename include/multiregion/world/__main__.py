@@ -14,8 +14,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topology", help="topology file (default: $MR_TOPOLOGY or config/topology.local.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start every server and wait until all are ready")
-    up.add_argument("--without-airflow", action="store_true", help="start the clouds only")
-    sub.add_parser("down", help="stop every server; leaves no process behind")
+    up.add_argument(
+        "--stages",
+        default="infrastructure,regions,airflow",
+        help="comma-separated stages to start (infrastructure, regions, airflow); default: all",
+    )
+    down = sub.add_parser("down", help="stop every server; leaves no process behind")
+    down.add_argument("--strict", action="store_true", help="exit 4 if any process had to be killed")
     sub.add_parser("status", help="state and readiness of every server")
     sub.add_parser("env", help="print shell exports for the Airflow CLI and clients")
     for name in ("start", "stop", "restart"):
@@ -24,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from multiregion.world import controller
+    from multiregion.world.provision import ProvisionError
     from multiregion.world.services import STAGES, airflow_env
     from multiregion.world.settings import load_settings
 
@@ -34,11 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "up":
-            stages = tuple(s for s in STAGES if not (args.without_airflow and s == "airflow"))
+            stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+            unknown = [s for s in stages if s not in STAGES]
+            if unknown:
+                print(f"error: unknown stage(s) {unknown}; stages are {', '.join(STAGES)}", file=sys.stderr)
+                return 2
             secrets = controller.up(settings, stages)
             _print_access(settings, secrets)
         elif args.command == "down":
-            controller.down(settings)
+            killed = controller.down(settings)
+            if killed and args.strict:
+                return 4
         elif args.command == "status":
             rows = controller.status(settings)
             if not rows:
@@ -63,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "restart":
             controller.stop_service(settings, args.service)
             controller.start_service(settings, args.service)
-    except controller.WorldError as exc:
+    except (controller.WorldError, ProvisionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

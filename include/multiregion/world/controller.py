@@ -241,7 +241,8 @@ def up(settings: WorldSettings, stages: tuple[str, ...] = STAGES) -> WorldSecret
     return secrets
 
 
-def down(settings: WorldSettings, timeout: float = 60) -> None:
+def down(settings: WorldSettings, timeout: float = 60) -> int:
+    """Stop everything; returns how many processes survived the graceful stop and were killed."""
     pid = _supervisord_pid(settings)
     if pid is None:
         _say("world is not running")
@@ -263,6 +264,7 @@ def down(settings: WorldSettings, timeout: float = 60) -> None:
         for sock in Path("/tmp").glob(f"seaweedfs-*-{port + 10000}.sock"):
             sock.unlink(missing_ok=True)
     _say("world stopped")
+    return len(leftovers)
 
 
 def _s3_ports(settings: WorldSettings) -> list[int]:
