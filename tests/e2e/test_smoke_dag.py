@@ -18,7 +18,7 @@ def test_smoke_dag_verifies_every_region_store(airflow_client, world):
     run = airflow_client.wait(DAG_ID, run_id, timeout=300)
     tis = airflow_client.task_instances(DAG_ID, run_id)
     assert run["state"] == "success", [(t["task_id"], t["map_index"], t["state"]) for t in tis]
-    checks = [t for t in tis if t["task_id"] == "check_store"]
+    checks = [t for t in tis if t["task_id"] == "verify_probe"]
     assert sorted(t["rendered_map_index"] for t in checks) == sorted(world.topology.region_names)
     assert all(t["state"] == "success" for t in checks)
 
@@ -34,8 +34,8 @@ def test_unknown_region_param_fails_fast_with_clear_message(airflow_client):
     run = airflow_client.wait(DAG_ID, run_id, timeout=300)
     assert run["state"] == "failed"
     tis = {t["task_id"]: t for t in airflow_client.task_instances(DAG_ID, run_id)}
-    assert tis["regions_to_check"]["state"] == "failed"
-    assert tis["check_store"]["state"] in ("upstream_failed", None)
-    assert tis["regions_to_check"]["try_number"] == 1, "bad input must not be retried"
-    log = airflow_client.task_log(DAG_ID, run_id, "regions_to_check", 1)
+    assert tis["probe_targets"]["state"] == "failed"
+    assert tis["verify_probe"]["state"] in ("upstream_failed", None)
+    assert tis["probe_targets"]["try_number"] == 1, "bad input must not be retried"
+    log = airflow_client.task_log(DAG_ID, run_id, "probe_targets", 1)
     assert "unknown region(s) ['mars-1']" in log

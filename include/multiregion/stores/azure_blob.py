@@ -116,11 +116,14 @@ class AzureBlobStore(ObjectStore):
                 validate_content=True,
                 max_concurrency=1,
             )
-            data = self._call(downloader.readall)
-            if len(data) != length:
-                raise ObjectChanged(self, self._key(blob.blob_name), f"got {len(data)} of {length} bytes at {pos}")
+            received = 0
+            for data in downloader.chunks():  # the downloaded bytes as they are: readall() would copy them
+                received += len(data)
+                yield from slices(data, chunk_size)
+                del data
+            if received != length:
+                raise ObjectChanged(self, self._key(blob.blob_name), f"got {received} of {length} bytes at {pos}")
             pos += length
-            yield from slices(data, chunk_size)
 
     # ----------------------------------------------------------------- writes
     def _settings(self, content_type: str, md5: bytes) -> Any:
