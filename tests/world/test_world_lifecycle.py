@@ -41,17 +41,16 @@ def _world(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def private_world():
-    # Not under pytest's 0700 tmp dir: the private PostgreSQL runs as user postgres.
-    state = Path(tempfile.mkdtemp(prefix="mr-world-test-", dir="/var/tmp"))
-    os.chmod(state, 0o755)
+    # Under a 0700 directory, like a clone in /root: PostgreSQL (user postgres) must still start.
+    state = Path(tempfile.mkdtemp(prefix="mr-world-test-", dir="/var/tmp")) / "world"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MR_"))}
     env |= {name: str(BASE + offset) for name, offset in PORT_VARS.items()} | {"MR_WORLD_DIR": str(state)}
     ports = [BASE + o for o in PORT_VARS.values()]
     busy = [p for p in ports if not _free(p)]
     assert not busy, f"ports needed by the private world are taken: {busy}"
     yield env, state, ports
-    _world(env, "down")
-    shutil.rmtree(state, ignore_errors=True)
+    _world(env, "purge")
+    shutil.rmtree(state.parent, ignore_errors=True)
 
 
 def test_infrastructure_starts_restarts_a_crash_and_stops_clean(private_world):
@@ -82,6 +81,7 @@ def test_infrastructure_starts_restarts_a_crash_and_stops_clean(private_world):
     ]
     assert not survivors
     assert all(_free(p) for p in ports), [p for p in ports if not _free(p)]
+    assert "PostgreSQL's data lives in /var/tmp/multiregion-postgres-" in up.stdout
 
 
 def test_bad_topology_stops_before_starting_anything(private_world, tmp_path):

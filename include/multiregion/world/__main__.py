@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     down = sub.add_parser("down", help="stop every server; leaves no process behind")
     down.add_argument("--strict", action="store_true", help="exit 4 if any process had to be killed")
+    sub.add_parser("purge", help="stop the world and delete all its state")
     sub.add_parser("status", help="state and readiness of every server")
     sub.add_parser("env", help="print shell exports for the Airflow CLI and clients")
     for name in ("start", "stop", "restart"):
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             killed = controller.down(settings)
             if killed and args.strict:
                 return 4
+        elif args.command == "purge":
+            controller.purge(settings)
         elif args.command == "status":
             rows = controller.status(settings)
             if not rows:

@@ -281,7 +281,10 @@ def leftover_processes(settings: WorldSettings) -> list:
     """Processes still running from this world: anything whose command line or cwd names our state dir."""
     import psutil
 
+    from multiregion.world.services import postgres_data_dir
+
     state = str(settings.state_dir)
+    pg_data = str(postgres_data_dir(settings))
     found = []
     me = os.getpid()
     for proc in psutil.process_iter(["pid", "cmdline", "cwd", "environ"]):
@@ -293,9 +296,28 @@ def leftover_processes(settings: WorldSettings) -> list:
             env = proc.info["environ"] or {}
         except (psutil.Error, TypeError):
             continue
-        if state in cmdline or cwd.startswith(state) or env.get("AIRFLOW_HOME", "").startswith(state):
+        if (
+            state in cmdline
+            or pg_data in cmdline
+            or cwd.startswith(state)
+            or env.get("AIRFLOW_HOME", "").startswith(state)
+        ):
             found.append(proc)
     return found
+
+
+def purge(settings: WorldSettings) -> None:
+    """Stop the world and delete all its state (data, logs, generated secrets)."""
+    import shutil
+
+    from multiregion.world.services import postgres_data_dir
+
+    down(settings)
+    pg_data = postgres_data_dir(settings)
+    if not pg_data.is_relative_to(settings.state_dir):
+        shutil.rmtree(pg_data.parent, ignore_errors=True)
+    shutil.rmtree(settings.state_dir, ignore_errors=True)
+    _say(f"deleted {settings.state_dir}")
 
 
 def status(settings: WorldSettings) -> list[tuple[str, str, bool]]:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import sqlite3
-import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -133,30 +131,17 @@ def _prepare_monitoring(settings: WorldSettings) -> None:
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 
-def _traversable_by(path: Path, user: str) -> bool:
-    """Can ``user`` reach ``path``? initdb fails with 'Permission denied' under e.g. /root (0700)."""
-    uid = pwd.getpwnam(user).pw_uid
-    for parent in [path, *path.parents]:
-        if not parent.exists():
-            continue
-        st = parent.stat()
-        if st.st_uid == uid:
-            continue
-        if not st.st_mode & stat.S_IXOTH:
-            return False
-    return True
-
-
 def init_postgres(settings: WorldSettings, secrets: WorldSecrets) -> None:
     if settings.external_database_url:
         return
     data = postgres_data_dir(settings)
-    if not _traversable_by(settings.state_dir, "postgres"):
-        raise ProvisionError(
-            f"the PostgreSQL server runs as user 'postgres', which cannot reach {settings.state_dir} "
-            "(a parent directory lacks o+x). Set MR_WORLD_DIR to a directory it can reach "
-            "(e.g. /var/tmp/multiregion-world) or MR_DATABASE_URL to an external PostgreSQL."
+    if not data.is_relative_to(settings.state_dir):
+        print(
+            f"[world] note: user 'postgres' cannot reach {settings.state_dir} (a parent directory lacks o+x); "
+            f"PostgreSQL's data lives in {data} instead",
+            flush=True,
         )
+    data.parent.mkdir(parents=True, exist_ok=True)
     if (data / "PG_VERSION").exists():
         return
     if data.exists():  # a previous initdb was interrupted: start over

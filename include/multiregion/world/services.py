@@ -7,7 +7,10 @@ is "up" only when every service in it answers its readiness probe.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
+import pwd
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -356,8 +359,24 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
     return services
 
 
+def _traversable_by(path: Path, user: str) -> bool:
+    """Can ``user`` reach ``path``? initdb fails with 'Permission denied' under e.g. /root (0700)."""
+    uid = pwd.getpwnam(user).pw_uid
+    for parent in [path, *path.parents]:
+        if not parent.exists():
+            continue
+        st = parent.stat()
+        if st.st_uid != uid and not st.st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
 def postgres_data_dir(settings: WorldSettings) -> Path:
-    return settings.state_dir / "postgres"
+    """<state>/postgres, or a directory under /var/tmp when user postgres can't reach the state dir."""
+    if _traversable_by(settings.state_dir, "postgres"):
+        return settings.state_dir / "postgres"
+    tag = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:10]
+    return Path("/var/tmp") / f"multiregion-postgres-{tag}" / "data"
 
 
 def base_env() -> dict[str, str]:
