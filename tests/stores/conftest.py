@@ -1,13 +1,15 @@
 """Fixtures for the object-store contract suite: the same tests run against every backend.
 
 ``store_targets`` says where each backend lives (env vars MR_TEST_<S3|GCS|AZURE>_<CONN|BUCKET>,
-defaulting to the local world's connection ids and buckets); the top-level conftest may override
-it. ``object_store`` hands each test a store rooted at a fresh prefix and deletes it afterwards.
-An unreachable store fails the test with a clear message: these tests never skip.
+defaulting to the local world's connection ids and buckets, which the top-level conftest exports);
+if a ``world`` fixture exists it is requested first, so the servers are up. ``object_store`` hands
+each test a store rooted at a fresh prefix and deletes it afterwards. An unreachable store fails
+the test with a clear message: these tests never skip.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -30,8 +32,12 @@ _TARGET_ENV = {
 
 
 @pytest.fixture(scope="session")
-def store_targets() -> dict[str, tuple[str, str, str]]:
-    """kind -> (kind, conn_id, bucket) for each backend under test."""
+def store_targets(request) -> dict[str, tuple[str, str, str]]:
+    """kind -> (kind, conn_id, bucket) for each backend under test, from MR_TEST_* env vars."""
+    # This fixture shadows the top-level one, so start the local world the way it would have; run
+    # on its own (--confcutdir=tests/stores) there is no such fixture and the servers must be up.
+    with contextlib.suppress(pytest.FixtureLookupError):
+        request.getfixturevalue("world")
     targets = {}
     for kind, (env, conn_id, bucket) in _TARGET_ENV.items():
         targets[kind] = (kind, os.environ.get(f"{env}_CONN", conn_id), os.environ.get(f"{env}_BUCKET", bucket))

@@ -237,12 +237,12 @@ class AzureBlobStore(ObjectStore):
         return None
 
     def _is_transient(self, exc: BaseException) -> bool:
-        from azure.core.exceptions import IncompleteReadError, ServiceRequestError, ServiceResponseError
+        # The storage SDK already retries refused connections, throttling and 5xx with long
+        # backoffs (15 s+); retrying those again would only multiply the wait. What it leaves to
+        # us are responses that broke off midway.
+        from azure.core.exceptions import IncompleteReadError, ServiceResponseError
 
-        if isinstance(exc, ServiceRequestError | ServiceResponseError | IncompleteReadError):
-            return True
-        status = getattr(exc, "status_code", None) or 0
-        return status >= 500 or status == 429
+        return isinstance(exc, ServiceResponseError | IncompleteReadError)
 
 
 def _error_code(exc: BaseException) -> str:

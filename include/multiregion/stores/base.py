@@ -302,7 +302,7 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def _is_transient(self, exc: BaseException) -> bool:
-        """Worth retrying: connection errors, timeouts, throttling, 5xx."""
+        """Worth retrying (again, after the SDK's own retries): dropped connections, timeouts, 5xx."""
 
     # ----------------------------------------------------------------- helpers for backends
     def _name(self, key: str) -> str:

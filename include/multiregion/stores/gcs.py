@@ -32,6 +32,7 @@ from multiregion.stores.streams import Digests, MiB, slices
 log = logging.getLogger(__name__)
 
 CHUNK_MULTIPLE = 256 * 1024  # resumable upload chunks must be multiples of 256 KiB
+LIBRARY_RETRY_TIMEOUT_S = 20.0
 MIN_READ_WINDOW = 8 * MiB  # each ranged GET is a request: don't make them tiny
 
 
@@ -57,11 +58,11 @@ class GCSStore(ObjectStore):
 
     @cached_property
     def _retry(self) -> Any:
-        # Uploads of a fresh object and reads are safe to retry; the library's default only
-        # retries uploads that carry a generation precondition.
+        # Passed explicitly: the library's default retries uploads only with a generation
+        # precondition, and keeps retrying a refused connection for 120 s.
         from google.cloud.storage.retry import DEFAULT_RETRY
 
-        return DEFAULT_RETRY
+        return DEFAULT_RETRY.with_timeout(LIBRARY_RETRY_TIMEOUT_S)
 
     # ----------------------------------------------------------------- reads
     def _blob_info(self, name: str, blob: Any) -> ObjectInfo:
@@ -216,7 +217,7 @@ class GCSStore(ObjectStore):
             return ObjectChanged
         if isinstance(exc, DataCorruption):
             return IntegrityError
-        if isinstance(exc, api.ServerError | api.TooManyRequests | RequestException | TransportError):
+        if isinstance(exc, api.ServerError | api.TooManyRequests | api.RetryError | RequestException | TransportError):
             return StoreUnavailable
         if isinstance(exc, GoogleAuthError):
             return AccessDenied

@@ -286,7 +286,14 @@ class S3Store(ObjectStore):
 
     # ----------------------------------------------------------------- errors
     def _classify(self, exc: BaseException) -> type[ObjectStoreError] | None:
-        from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectionError,
+            HTTPClientError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
         from urllib3.exceptions import HTTPError as Urllib3Error
 
         if isinstance(exc, ClientError):
@@ -308,6 +315,8 @@ class S3Store(ObjectStore):
             return ObjectStoreError
         if isinstance(exc, ConnectionError | HTTPClientError | Urllib3Error):
             return StoreUnavailable
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            return AccessDenied
         if isinstance(exc, BotoCoreError):
             return IntegrityError if "checksum" in type(exc).__name__.lower() else ObjectStoreError
         return None

@@ -41,7 +41,13 @@ def _storage_connection(region: Region, secrets: WorldSecrets) -> dict:
         return {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": GCP_PROJECT}}
     return {
         "conn_type": "wasb",
-        "extra": {"connection_string": azure_connection_string(storage.endpoint, secrets.azure_account_key)},
+        "extra": {
+            "connection_string": azure_connection_string(storage.endpoint, secrets.azure_account_key),
+            # The SDK's default retries take ~84 s to report a down store; keep failures quick.
+            "retry_total": 2,
+            "initial_backoff": 1,
+            "increment_base": 2,
+        },
     }
 
 
