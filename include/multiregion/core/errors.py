@@ -1,5 +1,9 @@
 """Error types shared by the core and the adapters."""
 
 
-class BadInputError(ValueError):
-    """Input a user can fix (unknown region/model, malformed param). Retrying cannot help."""
+class PermanentError(Exception):
+    """A failure that retrying cannot fix; the task fails at once, with this message."""
+
+
+class BadInputError(PermanentError, ValueError):
+    """Input a user can fix (unknown region/dataset, malformed param)."""

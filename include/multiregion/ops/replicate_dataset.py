@@ -1,0 +1,298 @@
+"""Task bodies of the dataset-replication DAG: plan → replicate → validate → publish → report.
+
+A work item is one (dataset, partition, destination region). Items are JSON-simple dicts so they
+travel through XCom and map over tasks; every step is idempotent and safe to re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from multiregion.core import replica_layout as layout
+from multiregion.core.datasets import Catalog, Dataset, load_catalog
+from multiregion.core.egress import choose_route, load_price_table, route_key
+from multiregion.core.errors import BadInputError, PermanentError
+from multiregion.core.manifest import plan_copy
+from multiregion.core.topology import Topology, load_topology
+from multiregion.ops.regions import region_store
+from multiregion.replication import publish as pub
+from multiregion.replication.copy import copy_entries
+from multiregion.replication.scan import scan_partition
+
+log = logging.getLogger(__name__)
+
+
+class ReplicaValidationError(PermanentError):
+    pass
+
+
+def _world() -> tuple[Topology, Catalog]:
+    topology = load_topology()
+    return topology, load_catalog(topology)
+
+
+def _store(topology: Topology, region: str):
+    return region_store(topology.region(region))
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+def resolve_requests(
+    catalog: Catalog,
+    params: dict[str, Any],
+    asset_events: list[dict[str, Any]],
+    logical_date: datetime | None,
+) -> list[tuple[Dataset, str, list[str]]]:
+    """(dataset, partition, target regions) to replicate, from params, asset events or the date."""
+    requests: list[tuple[Dataset, list[str]]] = []
+    if params.get("dataset"):
+        dataset = catalog.get(params["dataset"])
+        partitions = params.get("partitions") or []
+        if not partitions:
+            partitions = [logical_date.date().isoformat()] if dataset.partitioned and logical_date else [None]
+        requests.append((dataset, partitions))
+    elif asset_events:
+        for event in asset_events:
+            dataset = catalog.get(event.get("dataset") or "")
+            requests.append((dataset, [event.get("partition")]))
+    else:  # scheduled run or backfill: every dataset, the logical date's partition
+        day = logical_date.date().isoformat() if logical_date else None
+        requests += [(d, [day if d.partitioned else None]) for d in catalog.datasets if d.nightly]
+    wanted_regions = params.get("regions") or []
+    out = []
+    for dataset, partitions in requests:
+        unknown = [r for r in wanted_regions if r not in dataset.replicate_to]
+        if unknown:
+            raise BadInputError(
+                f"region(s) {unknown} are not replication targets of dataset {dataset.name!r} "
+                f"(targets: {dataset.replicate_to})"
+            )
+        targets = wanted_regions or dataset.replicate_to
+        for partition in partitions:
+            out.append((dataset, dataset.partition_for(partition), list(targets)))
+    return out
+
+
+def plan(params: dict[str, Any], asset_events: list[dict[str, Any]], logical_date: datetime | None) -> list[dict]:
+    """Scan each requested partition at its source and publish its source manifest; one item per target."""
+    topology, catalog = _world()
+    requests = resolve_requests(catalog, params, asset_events, logical_date)
+    items = []
+    for dataset, partition, targets in requests:
+        store = _store(topology, dataset.source.region)
+        previous = pub.published_manifest(store, dataset.name, partition)
+        manifest = scan_partition(dataset, partition, store, previous, now=lambda: datetime.now(UTC))
+        pub.publish(store, manifest, pub.LOCATION_SOURCE)
+        log.info(
+            "%s/%s: version %s (%d objects, %d bytes, %d rows) at %s",
+            dataset.name, partition, manifest.version, len(manifest.entries), manifest.total_bytes,
+            manifest.rows, dataset.source.region,
+        )  # fmt: skip
+        for region in targets:
+            items.append(
+                {
+                    "dataset": dataset.name,
+                    "partition": partition,
+                    "region": region,
+                    "version": manifest.version,
+                    "manifest_key": layout.manifest_key(dataset.name, partition, manifest.version),
+                    "source_region": dataset.source.region,
+                }
+            )
+    return items
+
+
+# --- replicate ----------------------------------------------------------------------------------
+
+
+def replicate(item: dict[str, Any], *, parallel: int = 8) -> dict[str, Any]:
+    """Copy what the destination lacks for the item's version, from the cheapest region holding it."""
+    topology, catalog = _world()
+    dataset = catalog.get(item["dataset"])
+    manifest = pub.read_manifest(_store(topology, item["source_region"]), item["manifest_key"])
+    dest_region = topology.region(item["region"])
+    dest = region_store(dest_region)
+    current = pub.read_pointer(dest, dataset.name, manifest.partition)
+    copy_plan = plan_copy(
+        manifest,
+        dest_region.name,
+        current.version if current else None,
+        set() if current and current.version == manifest.version else pub.present_digests(dest, dataset.name),
+    )
+    result = {**item, "up_to_date": copy_plan.up_to_date, "objects_present": copy_plan.already_present}
+    if copy_plan.up_to_date or not copy_plan.to_copy:
+        return {**result, "objects_copied": 0, "bytes_copied": 0, "seconds": 0.0, "route": None}
+
+    holders = [(dataset.source.region, topology.region(dataset.source.region).cloud.value)]
+    for other in dataset.replicate_to:
+        if other != dest_region.name:
+            pointer = pub.read_pointer(_store(topology, other), dataset.name, manifest.partition)
+            if pointer is not None and pointer.version == manifest.version:
+                holders.append((other, topology.region(other).cloud.value))
+    prices = load_price_table(_price_table_path())
+    route = choose_route(dest_region.name, dest_region.cloud.value, holders, prices, preferred=dataset.source.region)
+    source = _store(topology, route.source_region)
+    from_source = route.source_region == dataset.source.region
+
+    def source_key(entry):
+        if from_source:
+            return dataset.source_prefix(manifest.partition) + entry.path
+        return layout.object_key(dataset.name, entry.sha256)
+
+    stats = copy_entries(
+        list(copy_plan.to_copy),
+        source,
+        source_key,
+        dest,
+        lambda e: layout.object_key(dataset.name, e.sha256),
+        parallel=parallel,
+        metadata={"dataset": dataset.name},
+    )
+    log.info(
+        "%s/%s -> %s: copied %d objects (%d bytes) from %s in %.1fs; %d already present",
+        dataset.name, manifest.partition, dest_region.name, stats.objects_copied, stats.bytes_copied,
+        route.source_region, stats.seconds, copy_plan.already_present,
+    )  # fmt: skip
+    return {
+        **result,
+        **stats.to_dict(),
+        "route": {"source_region": route.source_region, "key": route_key(route), "price_per_gb": route.price_per_gb},
+    }
+
+
+def _price_table_path():
+    import os
+
+    from multiregion import PROJECT_ROOT
+
+    return os.environ.get("MR_EGRESS_PRICES") or PROJECT_ROOT / "config" / "egress_prices.yaml"
+
+
+# --- validate -----------------------------------------------------------------------------------
+
+
+def validate(item: dict[str, Any]) -> dict[str, Any]:
+    """Great Expectations on the replica as copied (before publishing); alert and fail on failure."""
+    if item.get("up_to_date"):
+        return {**item, "validation": "already published"}
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from multiregion.replication.validation import validate_table
+
+    topology, catalog = _world()
+    dataset = catalog.get(item["dataset"])
+    manifest = pub.read_manifest(_store(topology, item["source_region"]), item["manifest_key"])
+    dest = _store(topology, item["region"])
+    tables = [
+        pq.read_table(pa.BufferReader(b"".join(dest.iter_read(layout.object_key(dataset.name, e.sha256)))))
+        for e in manifest.entries
+    ]
+    report = validate_table(
+        pa.concat_tables(tables),
+        dataset=dataset.name,
+        region=item["region"],
+        partition=manifest.partition,
+        expected_rows=manifest.rows,
+        expected_fields=[tuple(f) for f in manifest.schema_fields],
+        expectations=[(e.type, e.kwargs) for e in dataset.expectations],
+    )
+    log.info("validation of %s/%s in %s:\n%s", dataset.name, manifest.partition, item["region"], report.summary())
+    if not report.success:
+        _alert_validation_failure(topology, item, report.summary())
+        raise ReplicaValidationError(
+            f"replica of {dataset.name}/{manifest.partition} v{manifest.version} in {item['region']} failed "
+            f"validation; not published:\n{report.summary()}"
+        )
+    return {**item, "validation": "passed", "expectations": len(report.results)}
+
+
+def _alert_validation_failure(topology: Topology, item: dict[str, Any], summary: str) -> None:
+    from multiregion.monitoring.alertmanager import AlertError, send_alert
+
+    try:
+        send_alert(
+            topology.monitoring.alertmanager_url,
+            "ReplicaValidationFailed",
+            {"dataset": item["dataset"], "region": item["region"], "partition": item["partition"]},
+            summary=f"Replica of {item['dataset']}/{item['partition']} in {item['region']} failed validation",
+            description=summary,
+        )
+    except AlertError:
+        log.exception("could not alert ops")  # the task still fails loudly
+
+
+# --- publish ------------------------------------------------------------------------------------
+
+
+def publish(item: dict[str, Any]) -> dict[str, Any]:
+    """Write the manifest, then the pointer (atomic publish); collect superseded versions."""
+    topology, catalog = _world()
+    dataset = catalog.get(item["dataset"])
+    manifest = pub.read_manifest(_store(topology, item["source_region"]), item["manifest_key"])
+    dest = _store(topology, item["region"])
+    missing = manifest.digests - pub.present_digests(dest, dataset.name)
+    if missing:  # never publish a manifest whose objects aren't all there
+        raise PermanentError(f"{item['region']}: {len(missing)} object(s) of version {manifest.version} missing")
+    pointer = pub.publish(dest, manifest, pub.LOCATION_OBJECTS)
+    gc = pub.collect_garbage(dest, dataset.name, dataset.retention.keep_versions, dataset.retention.min_age_hours)
+    lag = (datetime.fromisoformat(pointer.published_at) - datetime.fromisoformat(manifest.created_at)).total_seconds()
+    return {
+        **item,
+        "published_at": pointer.published_at,
+        "lag_seconds": max(lag, 0.0),
+        "gc": {"manifests": gc.manifests_deleted, "objects": gc.objects_deleted, "bytes": gc.bytes_freed},
+        "replica_uri": dest.url_for(layout.pointer_key(dataset.name, manifest.partition)),
+    }
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def report(replicated: list[dict], published: list[dict], run_id: str) -> dict[str, Any]:
+    """Record bytes per route for the cost analyzer and push replication metrics."""
+    from multiregion.monitoring.pushgateway import push_gauges
+
+    topology, _ = _world()
+    by_key = {(p["dataset"], p["partition"], p["region"]): p for p in published}
+    primary = region_store(topology.primary)
+    day = datetime.now(UTC).date().isoformat()
+    routes: dict[str, dict[str, float]] = {}
+    for rep in replicated:
+        key = (rep["dataset"], rep["partition"], rep["region"])
+        pub_item = by_key.get(key, {})
+        if rep.get("route"):
+            row = routes.setdefault(rep["route"]["key"], {"bytes": 0, "cost_usd": 0.0})
+            row["bytes"] += rep["bytes_copied"]
+            row["cost_usd"] += rep["bytes_copied"] / 1e9 * rep["route"]["price_per_gb"]
+            ledger = {**rep, "run_id": run_id, "recorded_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            primary.write(
+                layout.transfer_ledger_key(day, run_id, *key[:2], rep["region"]),
+                json.dumps(ledger, sort_keys=True).encode(),
+                content_type="application/json",
+            )
+        push_gauges(
+            topology.monitoring.pushgateway_url,
+            "replicate_dataset",
+            {
+                "replication_bytes_copied": rep.get("bytes_copied", 0),
+                "replication_objects_copied": rep.get("objects_copied", 0),
+                "replication_copy_seconds": rep.get("seconds", 0.0),
+                "replication_lag_seconds": pub_item.get("lag_seconds", 0.0),
+                "replication_last_success_timestamp_seconds": time.time() if pub_item else 0,
+            },
+            {"dataset": rep["dataset"], "region": rep["region"], "partition": rep["partition"]},
+        )
+    for route, row in routes.items():
+        push_gauges(
+            topology.monitoring.pushgateway_url,
+            "replicate_dataset_routes",
+            {"replication_route_bytes": row["bytes"], "replication_route_cost_usd": row["cost_usd"]},
+            {"route": route},
+        )
+    return {"items": len(replicated), "published": len(published), "routes": routes}

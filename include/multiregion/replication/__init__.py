@@ -1,0 +1,1 @@
+"""Dataset replication: scan, copy, validate, publish, read."""

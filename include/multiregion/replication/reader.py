@@ -1,0 +1,71 @@
+"""The reader API: open a dataset as published in a region.
+
+Only complete, validated versions are visible: the reader follows the region's pointer to an
+immutable manifest and reads exactly the objects it names, verifying each object's sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from multiregion.core import replica_layout as layout
+from multiregion.core.datasets import Dataset
+from multiregion.core.manifest import ALL_PARTITION, Manifest, ManifestEntry
+from multiregion.replication.publish import LOCATION_SOURCE, Pointer, read_manifest, read_pointer
+from multiregion.stores.base import ObjectStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class NotPublishedError(LookupError):
+    pass
+
+
+class ReplicaCorruptError(RuntimeError):
+    pass
+
+
+def entry_key(dataset: Dataset, manifest: Manifest, pointer_location: str, entry: ManifestEntry) -> str:
+    """Where ``entry``'s bytes live in a region: under the source prefix, or content-addressed."""
+    if pointer_location == LOCATION_SOURCE:
+        return dataset.source_prefix(manifest.partition) + entry.path
+    return layout.object_key(dataset.name, entry.sha256)
+
+
+def published(store: ObjectStore, dataset: Dataset, partition: str = ALL_PARTITION) -> tuple[Pointer, Manifest]:
+    pointer = read_pointer(store, dataset.name, partition)
+    if pointer is None:
+        raise NotPublishedError(f"dataset {dataset.name!r} partition {partition} is not published in {store.url}")
+    return pointer, read_manifest(store, pointer.manifest)
+
+
+def read_table(
+    store: ObjectStore, dataset: Dataset, partition: str = ALL_PARTITION, columns: list[str] | None = None
+) -> pa.Table:
+    """The published version of ``partition`` as one Arrow table (files in manifest order)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pointer, manifest = published(store, dataset, partition)
+    tables = []
+    for entry in manifest.entries:
+        key = entry_key(dataset, manifest, pointer.location, entry)
+        data = b"".join(store.iter_read(key))
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            raise ReplicaCorruptError(f"{store.url_for(key)} does not match manifest {manifest.version} ({entry.path})")
+        tables.append(pq.read_table(pa.BufferReader(data), columns=columns))
+    return pa.concat_tables(tables)
+
+
+def open_dataset(name: str, region: str, partition: str | None = None, columns: list[str] | None = None) -> pa.Table:
+    """Open dataset ``name`` as published in ``region`` (through the region's store connection)."""
+    from multiregion.core.datasets import load_catalog
+    from multiregion.core.topology import load_topology
+    from multiregion.ops.regions import region_store, select_regions
+
+    topology = load_topology()
+    dataset = load_catalog(topology).get(name)
+    (target,) = select_regions([region], topology)
+    return read_table(region_store(target), dataset, dataset.partition_for(partition), columns)
