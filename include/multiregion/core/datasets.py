@@ -65,7 +65,8 @@ class Expectation(_Model):
 
 class Retention(_Model):
     keep_versions: Annotated[int, Field(ge=1)] = 3
-    min_age_hours: Annotated[float, Field(ge=0)] = 24.0
+    # Grace period: nothing younger is collected, so copies in flight and readers keep their files.
+    min_age_hours: Annotated[float, Field(ge=1)] = 24.0
 
 
 class Dataset(_Model):

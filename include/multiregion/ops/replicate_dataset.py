@@ -128,6 +128,8 @@ def replicate(item: dict[str, Any], *, parallel: int = 8) -> dict[str, Any]:
     if copy_plan.up_to_date or not copy_plan.to_copy:
         return {**result, "objects_copied": 0, "bytes_copied": 0, "seconds": 0.0, "route": None}
 
+    # The manifest goes first: it protects the objects of this copy from a concurrent GC.
+    pub.write_manifest(dest, manifest)
     holders = [(dataset.source.region, topology.region(dataset.source.region).cloud.value)]
     for other in dataset.replicate_to:
         if other != dest_region.name:

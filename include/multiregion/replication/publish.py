@@ -94,10 +94,12 @@ class GcResult:
 def collect_garbage(
     store: ObjectStore, dataset: str, keep_versions: int, min_age_hours: float, now: datetime | None = None
 ) -> GcResult:
-    """Delete superseded manifests beyond the retention, then objects no kept manifest references.
+    """Delete superseded manifests beyond the retention, then objects no remaining manifest references.
 
-    Objects younger than ``min_age_hours`` are kept even if unreferenced: they may belong to a
-    copy in progress that has not published yet.
+    A copy writes its manifest to the destination before its objects, so the objects of a copy in
+    progress are protected by their (not yet published) manifest. Unpublished manifests older than
+    ``min_age_hours`` belong to abandoned runs and are collected; so are unreferenced objects of
+    that age (a run killed before it wrote anything else).
     """
     now = now or datetime.now(UTC)
     result = GcResult()
@@ -107,12 +109,14 @@ def collect_garbage(
         if info.key.endswith(".json")
     ]
     keep_keys: set[str] = set()
+    published_keys: set[str] = set()
     for raw in pointers:
         pointer = Pointer(**raw)
         history = [(h["version"], datetime.fromisoformat(h["published_at"])) for h in pointer.history]
         doomed = set(versions_to_collect(history, keep_versions, now, min_age_hours))
         kept = [v for v, _ in history if v not in doomed]
         keep_keys |= {layout.manifest_key(dataset, pointer.partition, v) for v in kept}
+        published_keys |= {layout.manifest_key(dataset, pointer.partition, v) for v, _ in history}
         for version in doomed:
             store.delete(layout.manifest_key(dataset, pointer.partition, version))
             result.manifests_deleted += 1
@@ -123,12 +127,21 @@ def collect_garbage(
     for info in store.list(layout.manifests_prefix(dataset)):
         if info.key in keep_keys:
             referenced |= read_manifest(store, info.key).digests
+        elif info.key not in published_keys:  # written by a copy that has not published (yet)
+            if _age_hours(now, info) >= min_age_hours:
+                store.delete(info.key)
+                result.manifests_deleted += 1
+            else:
+                referenced |= read_manifest(store, info.key).digests
     prefix = layout.objects_prefix(dataset)
     for info in store.list(prefix):
         digest = info.key[len(prefix) :]
-        age_hours = (now - info.last_modified).total_seconds() / 3600 if info.last_modified else 0
-        if digest not in referenced and age_hours >= min_age_hours:
+        if digest not in referenced and _age_hours(now, info) >= min_age_hours:
             store.delete(info.key)
             result.objects_deleted += 1
             result.bytes_freed += info.size
     return result
+
+
+def _age_hours(now: datetime, info) -> float:
+    return (now - info.last_modified).total_seconds() / 3600 if info.last_modified else 0.0
