@@ -81,6 +81,7 @@ def test_replicates_partitions_everywhere_and_rerun_copies_nothing(world, datase
     }
     replicated, published = _run(items)
     assert all(r["objects_copied"] == 3 and r["route"]["source_region"] == "us-west-2" for r in replicated)
+    assert all(p["lag_seconds"] >= 0 and p["replica_uri"].endswith(".json") for p in published)
     for day in (DAY1, DAY2):
         expected = read_table(_source(world), dataset, day)
         assert expected.num_rows == 1500
