@@ -23,7 +23,17 @@ replicates each date's partition); an Asset event on a dataset's source Asset
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, AssetAlias, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import (
+    Asset,
+    AssetAlias,
+    AssetAny,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    Param,
+    dag,
+    task,
+    task_group,
+)
 
 from multiregion.dagconfig import dataset_source_assets
 
@@ -62,48 +72,53 @@ def replicate_dataset():
         with fail_fast_on_bad_input():
             return plan(dict(params), events, dag_run.logical_date)
 
-    @task(map_index_template="{{ item.dataset }}/{{ item.partition }} -> {{ item.region }}")
-    def replicate(item: dict) -> dict:
-        """Copy the objects the destination lacks, verified by digest, from the cheapest holder."""
-        from multiregion.ops.replicate_dataset import replicate
+    @task_group
+    def replicate_region(item: dict):
+        """One (dataset, partition, region): copy, validate, publish — independent of the others."""
 
-        return replicate(item)
+        @task
+        def replicate(item: dict) -> dict:
+            """Copy the objects the destination lacks, verified by digest, from the cheapest holder."""
+            from multiregion.ops.replicate_dataset import replicate
 
-    @task(map_index_template="{{ item.dataset }}/{{ item.partition }} -> {{ item.region }}")
-    def validate(item: dict) -> dict:
-        """Great Expectations on the replica; a failure alerts ops and stops publication."""
-        from multiregion.ops.failfast import fail_fast_on_bad_input
-        from multiregion.ops.replicate_dataset import validate
+            return replicate(item)
 
-        with fail_fast_on_bad_input():
-            return validate(item)
+        @task
+        def validate(item: dict) -> dict:
+            """Great Expectations on the replica; a failure alerts ops and stops publication."""
+            from multiregion.ops.failfast import fail_fast_on_bad_input
+            from multiregion.ops.replicate_dataset import validate
 
-    @task(outlets=[REPLICA_ALIAS], map_index_template="{{ item.dataset }}/{{ item.partition }} -> {{ item.region }}")
-    def publish(item: dict, outlet_events=None) -> dict:
-        """Manifest, then pointer (atomic); Asset event for the replica; garbage collection."""
-        from multiregion.ops.failfast import fail_fast_on_bad_input
-        from multiregion.ops.replicate_dataset import publish
+            with fail_fast_on_bad_input():
+                return validate(item)
 
-        with fail_fast_on_bad_input():
-            result = publish(item)
-        outlet_events[REPLICA_ALIAS].add(
-            Asset(name=f"dataset-replica/{item['dataset']}/{item['region']}", uri=result["replica_uri"]),
-            extra={k: result[k] for k in ("dataset", "partition", "region", "version", "published_at")},
-        )
-        return result
+        @task(outlets=[REPLICA_ALIAS])
+        def publish(item: dict, outlet_events=None) -> dict:
+            """Manifest, then pointer (atomic); Asset event for the replica; garbage collection."""
+            from multiregion.ops.failfast import fail_fast_on_bad_input
+            from multiregion.ops.replicate_dataset import publish
+
+            with fail_fast_on_bad_input():
+                result = publish(item)
+            outlet_events[REPLICA_ALIAS].add(
+                Asset(name=f"dataset-replica/{item['dataset']}/{item['region']}", uri=result["replica_uri"]),
+                extra={k: result[k] for k in ("dataset", "partition", "region", "version", "published_at")},
+            )
+            return result
+
+        return publish(validate(replicate(item)))
 
     @task(trigger_rule="all_done")
-    def report(replicated: list[dict], published: list[dict], run_id=None) -> dict:
-        """Bytes per cloud route (for the cost analyzer) and replication metrics."""
+    def report(items: list[dict], published: list[dict], run_id=None) -> dict:
+        """Bytes per cloud route (for the cost analyzer) and metrics; fails the run if a replica wasn't published."""
+        from multiregion.ops.failfast import fail_fast_on_bad_input
         from multiregion.ops.replicate_dataset import report
 
-        return report(list(replicated or []), list(published or []), run_id)
+        with fail_fast_on_bad_input():
+            return report(None if items is None else list(items), [p for p in (published or []) if p], run_id)
 
     items = plan()
-    replicated = replicate.expand(item=items)
-    validated = validate.expand(item=replicated)
-    published = publish.expand(item=validated)
-    report(replicated, published)
+    report(items, replicate_region.expand(item=items))
 
 
 replicate_dataset()

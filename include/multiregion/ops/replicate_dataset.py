@@ -256,25 +256,25 @@ def publish(item: dict[str, Any]) -> dict[str, Any]:
 # --- report -------------------------------------------------------------------------------------
 
 
-def report(replicated: list[dict], published: list[dict], run_id: str) -> dict[str, Any]:
-    """Record bytes per route for the cost analyzer and push replication metrics."""
+def report(items: list[dict] | None, published: list[dict], run_id: str) -> dict[str, Any]:
+    """Record bytes per route for the cost analyzer, push metrics; fail if any replica wasn't published."""
     from multiregion.monitoring.pushgateway import push_gauges
 
+    if items is None:
+        raise PermanentError("planning failed (see the plan task's log): nothing was replicated")
     topology, _ = _world()
-    by_key = {(p["dataset"], p["partition"], p["region"]): p for p in published}
+    done = {(p["dataset"], p["partition"], p["region"]): p for p in published}
     primary = region_store(topology.primary)
     day = datetime.now(UTC).date().isoformat()
     routes: dict[str, dict[str, float]] = {}
-    for rep in replicated:
-        key = (rep["dataset"], rep["partition"], rep["region"])
-        pub_item = by_key.get(key, {})
+    for rep in published:
         if rep.get("route"):
             row = routes.setdefault(rep["route"]["key"], {"bytes": 0, "cost_usd": 0.0})
             row["bytes"] += rep["bytes_copied"]
             row["cost_usd"] += rep["bytes_copied"] / 1e9 * rep["route"]["price_per_gb"]
             ledger = {**rep, "run_id": run_id, "recorded_at": datetime.now(UTC).isoformat(timespec="seconds")}
             primary.write(
-                layout.transfer_ledger_key(day, run_id, *key[:2], rep["region"]),
+                layout.transfer_ledger_key(day, run_id, rep["dataset"], rep["partition"], rep["region"]),
                 json.dumps(ledger, sort_keys=True).encode(),
                 content_type="application/json",
             )
@@ -285,8 +285,8 @@ def report(replicated: list[dict], published: list[dict], run_id: str) -> dict[s
                 "replication_bytes_copied": rep.get("bytes_copied", 0),
                 "replication_objects_copied": rep.get("objects_copied", 0),
                 "replication_copy_seconds": rep.get("seconds", 0.0),
-                "replication_lag_seconds": pub_item.get("lag_seconds", 0.0),
-                "replication_last_success_timestamp_seconds": time.time() if pub_item else 0,
+                "replication_lag_seconds": rep.get("lag_seconds", 0.0),
+                "replication_last_success_timestamp_seconds": time.time(),
             },
             {"dataset": rep["dataset"], "region": rep["region"], "partition": rep["partition"]},
         )
@@ -297,4 +297,8 @@ def report(replicated: list[dict], published: list[dict], run_id: str) -> dict[s
             {"replication_route_bytes": row["bytes"], "replication_route_cost_usd": row["cost_usd"]},
             {"route": route},
         )
-    return {"items": len(replicated), "published": len(published), "routes": routes}
+    missing = [f"{i['dataset']}/{i['partition']} -> {i['region']}" for i in items
+               if (i["dataset"], i["partition"], i["region"]) not in done]  # fmt: skip
+    if missing:
+        raise PermanentError(f"{len(missing)} of {len(items)} replica(s) not published (see their tasks): {missing}")
+    return {"items": len(items), "published": len(published), "routes": routes}

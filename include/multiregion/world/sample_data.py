@@ -16,12 +16,13 @@ from multiregion.stores.base import ObjectStore
 PLANS = ["basic", "standard", "premium"]
 
 
-def churn_table(rows: int, seed: int, bad: bool = False):
+def churn_table(rows: int, seed: int, bad: bool = False, first_id: int = 0):
     """Customer features; ``bad`` injects nulls and out-of-range tenure (for validation failures)."""
     import pyarrow as pa
 
     rng = random.Random(seed)
-    ids = rng.sample(range(10_000_000), rows)
+    ids = [first_id + i for i in range(rows)]
+    rng.shuffle(ids)
     tenure = [rng.randint(0, 120) for _ in range(rows)]
     if bad:
         tenure[0] = 9999
@@ -58,7 +59,10 @@ def write_partition(
     prefix = dataset.source_prefix(partition)
     keys = []
     for i in range(files):
-        table = churn_table(rows_per_file, seed=hash((seed, partition, i)) & 0xFFFFFFFF, bad=bad and i == 0)
+        # Customer ids are unique across the partition's files (the catalog expects it).
+        table = churn_table(
+            rows_per_file, seed=seed * 1000 + i, bad=bad and i == 0, first_id=seed * 10_000_000 + i * rows_per_file
+        )
         key = f"{prefix}part-{i:05d}.parquet"
         store.write(key, parquet_bytes(table))
         keys.append(key)
