@@ -48,17 +48,57 @@ def main() -> int:
         print(f"  see the task logs in the UI: {settings.airflow_url}/dags/smoke_object_stores/runs/{run_id}")
         return 1
 
+    day = _replicate_datasets(client, settings)
+
     _step("Where to look")
     dns_port = getattr(topo.traffic.backend, "nameserver", ":").rsplit(":", 1)[-1]
     print(f"""  Airflow UI     {settings.airflow_url}/dags/smoke_object_stores/runs/{run_id}
                  login admin / {secrets.airflow_admin_password}
-  Metrics        {topo.monitoring.pushgateway_url}/metrics   (multiregion_smoke_*)
+  Datasets       {settings.airflow_url}/dags/replicate_dataset
+                 read a replica:  .venv/bin/python -c "from multiregion.replication.reader import open_dataset;
+                   print(open_dataset('churn-features', 'ap-south-1', '{day}').to_pandas().head())"
+  Metrics        {topo.monitoring.pushgateway_url}/metrics   (multiregion_smoke_*, multiregion_replication_*)
+                 {topo.monitoring.prometheus_url}/graph?g0.expr=multiregion_replication_lag_seconds
                  {topo.monitoring.prometheus_url}/graph?g0.expr=multiregion_smoke_ok
   Alerts         {topo.monitoring.alertmanager_url}
   Global DNS     dig @127.0.0.1 -p {dns_port} {topo.traffic.record}
   Logs           {settings.logs_dir}
   Stop           scripts/world.sh down""")
     return 0
+
+
+def _replicate_datasets(client: AirflowClient, settings) -> str:
+    """Publish sample data at the source, replicate it over REST, show what every region serves."""
+    from datetime import UTC, datetime
+
+    from multiregion.core.datasets import load_catalog
+    from multiregion.ops.regions import region_store
+    from multiregion.replication.reader import read_table
+    from multiregion.world.sample_data import write_partition
+
+    topo = settings.topology
+    catalog = load_catalog(topo)
+    day = datetime.now(UTC).date().isoformat()
+    _step(f"Dataset replication: sample Parquet data at the source ({topo.primary.name}), replicated over REST")
+    for dataset in catalog.datasets:
+        source = region_store(topo.region(dataset.source.region))
+        partition = dataset.partition_for(day if dataset.partitioned else None)
+        keys = write_partition(source, dataset, partition, files=4, rows_per_file=5000, seed=20261126)
+        where = source.url_for(dataset.source_prefix(partition))
+        print(f"  {dataset.name}/{partition}: {len(keys)} Parquet files at {where}")
+        run_id = f"demo-{dataset.name}-{uuid.uuid4().hex[:6]}"
+        conf = {"dataset": dataset.name, "partitions": [day] if dataset.partitioned else []}
+        started = time.monotonic()
+        client.trigger("replicate_dataset", conf=conf, run_id=run_id)
+        run = client.wait("replicate_dataset", run_id, timeout=900)
+        print(f"  run {run_id}: {run['state']} in {time.monotonic() - started:.1f}s")
+        for region in [dataset.source.region, *dataset.replicate_to]:
+            try:
+                table = read_table(region_store(topo.region(region)), dataset, partition)
+                print(f"    {region:11} published: {table.num_rows} rows")
+            except LookupError as exc:
+                print(f"    {region:11} not published: {exc}")
+    return day
 
 
 if __name__ == "__main__":
