@@ -1,0 +1,118 @@
+"""Client for training pipelines: replicate a registered model to every region and wait.
+
+    python -m multiregion.client replicate-model --model churn-classifier --version 7 [--alias-to champion]
+
+or from Python::
+
+    from multiregion.client import replicate_model
+    result = replicate_model("churn-classifier", version="7")
+
+The run id is derived from (model, version or alias, promote alias), so a pipeline that retries
+its call attaches to the same run instead of starting a second one. Configuration comes from
+MR_AIRFLOW_URL, MR_AIRFLOW_USER and MR_AIRFLOW_PASSWORD (defaults: the local world's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from multiregion.airflow_api import AirflowApiError, AirflowClient
+
+DAG_ID = "replicate_model"
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    run_id: str
+    state: str
+    seconds: float
+    promoted: dict[str, Any] | None
+    failed_tasks: list[str]
+
+
+def _default_client() -> AirflowClient:
+    url = os.environ.get("MR_AIRFLOW_URL")
+    password = os.environ.get("MR_AIRFLOW_PASSWORD")
+    if not (url and password):  # the local world's own settings
+        from multiregion.world.secrets import load_or_create_secrets
+        from multiregion.world.settings import load_settings
+
+        settings = load_settings()
+        url = url or settings.airflow_url
+        password = password or load_or_create_secrets(settings.state_dir).airflow_admin_password
+    return AirflowClient(url, os.environ.get("MR_AIRFLOW_USER", "admin"), password)
+
+
+def run_id_for(model: str, version: str | None, alias: str | None, promote_alias: str) -> str:
+    ref = f"v{version}" if version else f"alias-{alias}"
+    raw = f"replicate-model__{model}__{ref}__to-{promote_alias}"
+    return re.sub(r"[^A-Za-z0-9_.~:+-]", "_", raw)
+
+
+def replicate_model(
+    model: str,
+    version: str | None = None,
+    alias: str | None = None,
+    promote_alias: str = "champion",
+    timeout: float = 1800,
+    client: AirflowClient | None = None,
+    run_id: str | None = None,
+) -> ReplicationResult:
+    """Trigger (or re-attach to) the replication of ``model`` and wait for its outcome."""
+    client = client or _default_client()
+    run_id = run_id or run_id_for(model, version, alias, promote_alias)
+    conf = {"model": model, "version": version or "", "alias": alias or "", "promote_alias": promote_alias}
+    started = time.monotonic()
+    run_id = _attempt_run_id(client, run_id)
+    client.trigger(DAG_ID, conf=conf, run_id=run_id)
+    run = client.wait(DAG_ID, run_id, timeout=timeout)
+    tis = client.task_instances(DAG_ID, run_id)
+    promoted = None
+    if run["state"] == "success":
+        resp = client.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/promote/xcomEntries/return_value")
+        promoted = resp.json().get("value") if resp.status_code == 200 else None
+    failed = [f"{t['task_id']}[{t['rendered_map_index'] or ''}]" for t in tis if t["state"] == "failed"]
+    return ReplicationResult(run_id, run["state"], time.monotonic() - started, promoted, failed)
+
+
+def _attempt_run_id(client: AirflowClient, base: str) -> str:
+    """The run to attach to: the latest attempt unless it failed, then a new attempt (after a fix)."""
+    attempt, run_id = 1, base
+    while True:
+        resp = client.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")
+        if resp.status_code == 404 or resp.json().get("state") != "failed":
+            return run_id
+        attempt += 1
+        run_id = f"{base}__attempt-{attempt}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="multiregion.client", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("replicate-model", help="replicate a model version to every region and promote it")
+    rep.add_argument("--model", required=True)
+    ref = rep.add_mutually_exclusive_group(required=True)
+    ref.add_argument("--version")
+    ref.add_argument("--alias", help="resolve this alias in the primary registry")
+    rep.add_argument("--alias-to", default="champion", help="alias to move in every region (default: champion)")
+    rep.add_argument("--run-id", help="idempotency key (default: derived from model, version/alias, alias-to)")
+    rep.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args(argv)
+    try:
+        result = replicate_model(args.model, args.version, args.alias, args.alias_to, args.timeout, run_id=args.run_id)
+    except AirflowApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result.__dict__, indent=2, default=str))
+    return 0 if result.state == "success" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Model registries (MLflow), one module per system."""
