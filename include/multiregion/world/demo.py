@@ -49,6 +49,7 @@ def main() -> int:
         return 1
 
     day = _replicate_datasets(client, settings)
+    _replicate_model(client, settings)
 
     _step("Where to look")
     dns_port = getattr(topo.traffic.backend, "nameserver", ":").rsplit(":", 1)[-1]
@@ -60,11 +61,34 @@ def main() -> int:
   Metrics        {topo.monitoring.pushgateway_url}/metrics   (multiregion_smoke_*, multiregion_replication_*)
                  {topo.monitoring.prometheus_url}/graph?g0.expr=multiregion_replication_lag_seconds
                  {topo.monitoring.prometheus_url}/graph?g0.expr=multiregion_smoke_ok
+  Models         {settings.airflow_url}/dags/replicate_model   registries: {topo.primary.registry.uri} ...
   Alerts         {topo.monitoring.alertmanager_url}
   Global DNS     dig @127.0.0.1 -p {dns_port} {topo.traffic.record}
   Logs           {settings.logs_dir}
   Stop           scripts/world.sh down""")
     return 0
+
+
+def _replicate_model(client: AirflowClient, settings) -> None:
+    """What a training pipeline does: train, register in the primary registry, replicate over REST."""
+    import importlib.util
+
+    from multiregion import PROJECT_ROOT
+    from multiregion.client import replicate_model
+
+    topo = settings.topology
+    model = topo.primary.serving.model
+    _step(f"Model replication: train {model}, register it in {topo.primary.name}, replicate over REST")
+    spec = importlib.util.spec_from_file_location("pipeline", PROJECT_ROOT / "scripts" / "train_and_replicate.py")
+    pipeline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pipeline)
+    version = pipeline.train_and_register(model, topo.primary.registry.uri)
+    print(f"  registered {model} v{version} in {topo.primary.registry.uri}")
+    result = replicate_model(model, version=version, client=client)
+    print(f"  run {result.run_id}: {result.state} in {result.seconds:.1f}s (trigger -> alias live everywhere)")
+    for region in topo.regions:
+        health = httpx.get(f"{region.serving.endpoints[0]}/health", timeout=5).json()
+        print(f"    {region.name:11} serving {health['model']}@{health['alias']} v{health['version']}")
 
 
 def _replicate_datasets(client: AirflowClient, settings) -> str:
