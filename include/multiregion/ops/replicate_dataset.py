@@ -236,8 +236,18 @@ def publish(item: dict[str, Any]) -> dict[str, Any]:
     """Write the manifest, then the pointer (atomic publish); collect superseded versions."""
     topology, catalog = _world()
     dataset = catalog.get(item["dataset"])
-    manifest = pub.read_manifest(_store(topology, item["source_region"]), item["manifest_key"])
     dest = _store(topology, item["region"])
+    if item.get("up_to_date"):  # already published at this version: nothing to write or collect
+        pointer = pub.read_pointer(dest, dataset.name, item["partition"])
+        if pointer is not None and pointer.version == item["version"]:
+            return {
+                **item,
+                "published_at": pointer.published_at,
+                "lag_seconds": 0.0,
+                "gc": {"manifests": 0, "objects": 0, "bytes": 0},
+                "replica_uri": dest.url_for(layout.pointer_key(dataset.name, item["partition"])),
+            }
+    manifest = pub.read_manifest(_store(topology, item["source_region"]), item["manifest_key"])
     missing = manifest.digests - pub.present_digests(dest, dataset.name)
     if missing:  # never publish a manifest whose objects aren't all there
         raise PermanentError(f"{item['region']}: {len(missing)} object(s) of version {manifest.version} missing")

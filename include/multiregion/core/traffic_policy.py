@@ -1,0 +1,102 @@
+"""Traffic safety rules and staged restoration (pure: decisions only, applied by the DAGs).
+
+- Never drain the last healthy region: if draining would leave no healthy region with weight,
+  change nothing and alert (fail open, as Route53 does when every health check fails).
+- Before changing weights, the original weights are recorded; restoration reads that record.
+- Restoration goes up in stages (10 % → 25 % → 50 % → 100 % of the recorded weight), each held
+  and gated on health; a regression rolls the region back to 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from multiregion.core.health import HealthState
+
+MAX_WEIGHT = 255  # Route53's limit; the strictest of the backends
+DEFAULT_STEPS = (10, 25, 50, 100)
+
+
+class Action(StrEnum):
+    DRAIN = "drain"
+    NO_CHANGE = "no_change"
+    REFUSE_LAST_HEALTHY = "refuse_last_healthy"
+    REFUSE_ALL_UNHEALTHY = "refuse_all_unhealthy"
+
+
+def validate_weights(weights: Mapping[str, int]) -> None:
+    for region, weight in weights.items():
+        if not isinstance(weight, int) or not 0 <= weight <= MAX_WEIGHT:
+            raise ValueError(f"weight of {region} must be an integer in 0..{MAX_WEIGHT}, got {weight!r}")
+    if weights and sum(weights.values()) == 0:
+        raise ValueError("at least one region must keep a positive weight")
+
+
+@dataclass(frozen=True)
+class DrainDecision:
+    action: Action
+    region: str
+    new_weights: dict[str, int]
+    reason: str
+
+
+def decide_drain(region: str, weights: Mapping[str, int], health: Mapping[str, HealthState]) -> DrainDecision:
+    """What to do when ``region`` turned unhealthy, given current weights and every region's health."""
+    current = dict(weights)
+    if current.get(region, 0) == 0:
+        return DrainDecision(Action.NO_CHANGE, region, current, f"{region} already has weight 0")
+    if all(state == HealthState.UNHEALTHY for state in health.values()):
+        return DrainDecision(
+            Action.REFUSE_ALL_UNHEALTHY, region, current, "every region looks unhealthy: failing open, no change"
+        )
+    survivors = {r: w for r, w in current.items() if r != region and w > 0 and health.get(r) == HealthState.HEALTHY}
+    if not survivors:
+        return DrainDecision(
+            Action.REFUSE_LAST_HEALTHY,
+            region,
+            current,
+            f"{region} is the last healthy region with traffic: not drained",
+        )
+    new = {**current, region: 0}
+    validate_weights(new)
+    return DrainDecision(Action.DRAIN, region, new, f"{region} unhealthy; traffic to {sorted(survivors)}")
+
+
+def restoration_weights(original: int, steps: Sequence[int] = DEFAULT_STEPS) -> list[int]:
+    """The weights to step through to bring a region back to ``original`` (each >= 1, ending at it)."""
+    if not steps or sorted(steps) != list(steps) or steps[-1] != 100 or steps[0] <= 0:
+        raise ValueError(f"steps must be increasing percentages ending at 100, got {list(steps)}")
+    if original <= 0:
+        return []
+    out: list[int] = []
+    for pct in steps:
+        weight = max(1, round(original * pct / 100))
+        if not out or weight > out[-1]:
+            out.append(weight)
+    return out
+
+
+class StepVerdict(StrEnum):
+    ADVANCE = "advance"
+    HOLD = "hold"
+    ROLLBACK = "rollback"
+    DONE = "done"
+
+
+def judge_step(
+    step_index: int,
+    steps: Sequence[int],
+    held_s: float,
+    hold_s: float,
+    region_state: HealthState,
+    error_rate: float | None,
+    max_error_rate: float,
+) -> StepVerdict:
+    """Gate between restoration steps: roll back on any regression, advance after the hold."""
+    if region_state == HealthState.UNHEALTHY or (error_rate is not None and error_rate > max_error_rate):
+        return StepVerdict.ROLLBACK
+    if held_s < hold_s:
+        return StepVerdict.HOLD
+    return StepVerdict.DONE if step_index >= len(steps) - 1 else StepVerdict.ADVANCE
