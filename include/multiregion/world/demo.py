@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -13,6 +14,7 @@ import httpx
 
 from multiregion.airflow_api import AirflowClient
 from multiregion.world.secrets import load_or_create_secrets
+from multiregion.world.services import airflow_env
 from multiregion.world.settings import load_settings
 
 
@@ -23,6 +25,8 @@ def _step(msg: str) -> None:
 def main() -> int:
     settings = load_settings()
     secrets = load_or_create_secrets(settings.state_dir)
+    # This process reads the stores like a task does: through the world's Airflow connections.
+    os.environ.update(airflow_env(settings, secrets))
     topo = settings.topology
     client = AirflowClient(settings.airflow_url, "admin", secrets.airflow_admin_password)
 
@@ -56,8 +60,8 @@ def main() -> int:
     print(f"""  Airflow UI     {settings.airflow_url}/dags/smoke_object_stores/runs/{run_id}
                  login admin / {secrets.airflow_admin_password}
   Datasets       {settings.airflow_url}/dags/replicate_dataset
-                 read a replica:  .venv/bin/python -c "from multiregion.replication.reader import open_dataset;
-                   print(open_dataset('churn-features', 'ap-south-1', '{day}').to_pandas().head())"
+                 read a replica from Python: open_dataset('churn-features', 'ap-south-1', '{day}')
+                 (multiregion.replication.reader; README "Dataset replication")
   Metrics        {topo.monitoring.pushgateway_url}/metrics   (multiregion_smoke_*, multiregion_replication_*)
                  {topo.monitoring.prometheus_url}/graph?g0.expr=multiregion_replication_lag_seconds
                  {topo.monitoring.prometheus_url}/graph?g0.expr=multiregion_smoke_ok
