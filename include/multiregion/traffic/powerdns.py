@@ -6,9 +6,13 @@ the weights, the way Route53 weighted records do.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import httpx
+
+from multiregion.traffic.base import TrafficBackend
 
 
 class PowerDnsError(RuntimeError):
@@ -62,3 +66,51 @@ class PowerDnsClient:
         if resp.status_code == 404:
             return []
         return [r for r in resp.json().get("rrsets", []) if r["name"] == record]
+
+
+_LUA_ENTRY = re.compile(r"\{(\d+),'([^']+)'\}")
+
+
+def parse_weighted_lua(content: str) -> dict[str, int]:
+    """address -> weight from the content written by ``weighted_lua``."""
+    return {addr: int(weight) for weight, addr in _LUA_ENTRY.findall(content)}
+
+
+class PowerDnsBackend(TrafficBackend):
+    """Weights as a PowerDNS LUA record: DNS answers really follow them (the local world's global DNS)."""
+
+    @cached_property
+    def client(self) -> PowerDnsClient:
+        from airflow.sdk import BaseHook
+
+        backend = self.traffic.backend
+        conn = BaseHook.get_connection(backend.conn_id)
+        url = f"{conn.schema or 'http'}://{conn.host}:{conn.port}"
+        return PowerDnsClient(url, conn.password or "", backend.server_id)
+
+    def get_weights(self) -> dict[str, int]:
+        rrsets = self.client.get_rrsets(self.traffic.zone, self.traffic.record)
+        by_address = {}
+        for rrset in rrsets:
+            for record in rrset.get("records", []):
+                by_address.update(parse_weighted_lua(record["content"]))
+        return {r.name: by_address.get(r.traffic.address, 0) for r in self.topology.regions}
+
+    def _apply(self, weights: dict[str, int]) -> None:
+        by_address = {self.topology.region(name).traffic.address: w for name, w in weights.items()}
+        self.client.set_weighted_record(self.traffic.zone, self.traffic.record, self.traffic.ttl, by_address)
+
+    def resolve(self, queries: int = 50) -> set[str]:
+        """Region names that DNS answers for the record now (asks the nameserver ``queries`` times)."""
+        import dns.resolver
+
+        host, port = self.traffic.backend.nameserver.rsplit(":", 1)
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port = [host], int(port)
+        resolver.cache = None
+        by_address = {r.traffic.address: r.name for r in self.topology.regions}
+        seen = set()
+        for _ in range(queries):
+            for answer in resolver.resolve(self.traffic.record, "A"):
+                seen.add(by_address.get(answer.address, answer.address))
+        return seen

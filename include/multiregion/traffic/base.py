@@ -1,0 +1,55 @@
+"""One interface for the global traffic manager, whatever serves DNS: per-region weights.
+
+Weights are keyed by region name. Backends map them to their own representation (Route53
+weighted records by SetIdentifier, PowerDNS LUA answers by address, Cloudflare pool origins).
+Every write is validated first (0..255, at least one positive), and idempotent.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from multiregion.core.topology import Topology
+from multiregion.core.traffic_policy import validate_weights
+
+
+class TrafficBackendError(RuntimeError):
+    pass
+
+
+class TrafficBackend(ABC):
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.traffic = topology.traffic
+
+    @abstractmethod
+    def get_weights(self) -> dict[str, int]:
+        """Current weight of every region in the topology (0 if it has no share)."""
+
+    @abstractmethod
+    def _apply(self, weights: dict[str, int]) -> None: ...
+
+    def set_weights(self, weights: dict[str, int]) -> bool:
+        """Make the record carry exactly ``weights``; False (and no write) if it already does."""
+        unknown = set(weights) - set(self.topology.region_names)
+        if unknown:
+            raise ValueError(f"unknown region(s) {sorted(unknown)} in weights")
+        full = {name: int(weights.get(name, 0)) for name in self.topology.region_names}
+        validate_weights(full)
+        if self.get_weights() == full:
+            return False
+        self._apply(full)
+        return True
+
+
+def backend_for(topology: Topology) -> TrafficBackend:
+    kind = topology.traffic.backend.kind
+    if kind == "powerdns":
+        from multiregion.traffic.powerdns import PowerDnsBackend
+
+        return PowerDnsBackend(topology)
+    if kind == "route53":
+        from multiregion.traffic.route53 import Route53Backend
+
+        return Route53Backend(topology)
+    raise TrafficBackendError(f"traffic backend {kind!r} is not available yet")
