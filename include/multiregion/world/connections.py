@@ -65,6 +65,15 @@ def build_connections(settings: WorldSettings, secrets: WorldSecrets) -> dict[st
             "schema": "http",
             "password": secrets.pdns_api_key,
         }
+    if settings.external_database_url is None:
+        conns["mr_state"] = {
+            "conn_type": "postgres",
+            "host": "127.0.0.1",
+            "port": settings.postgres_port,
+            "login": "airflow",
+            "password": secrets.airflow_db_password,
+            "schema": "multiregion_state",
+        }
     # moto stands in for the AWS control-plane APIs (Route53, Cost Explorer) in tests.
     conns["aws_moto"] = {
         "conn_type": "aws",

@@ -23,6 +23,7 @@ from multiregion.world.secrets import WorldSecrets
 from multiregion.world.services import airflow_env, postgres_bin, postgres_data_dir
 from multiregion.world.settings import WorldSettings
 
+STATE_DATABASE = "multiregion_state"
 PDNS_SCHEMA = Path("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql")
 
 
@@ -181,9 +182,12 @@ def create_airflow_database(settings: WorldSettings, secrets: WorldSecrets) -> N
             cur.execute(
                 sql.SQL("CREATE ROLE airflow LOGIN PASSWORD {}").format(sql.Literal(secrets.airflow_db_password))
             )
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = 'airflow'")
-        if cur.fetchone() is None:
-            cur.execute("CREATE DATABASE airflow OWNER airflow")
+        # Airflow's metadata DB, and the platform's own state (region health, traffic audit):
+        # Airflow 3 tasks may not touch the metadata DB, so that state lives beside it.
+        for database in ("airflow", STATE_DATABASE):
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {} OWNER airflow").format(sql.Identifier(database)))
     conn.close()
 
 

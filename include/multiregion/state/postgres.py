@@ -1,0 +1,134 @@
+"""Region health and the traffic audit trail in PostgreSQL (through the postgres provider hook).
+
+Airflow 3 tasks cannot use the metadata database, so the failover controller keeps its state
+here: every region's health (written by the health watcher), the original weights recorded
+before a change (restoration reads them), and an append-only audit of every traffic change
+(when, what, why, which run). Changes are serialized with a transaction-scoped advisory lock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+from multiregion.core.health import HealthState, RegionHealth
+
+STATE_CONN_ID = "mr_state"
+_TRAFFIC_LOCK = 0x6D72_7466  # "mrtf": one traffic change at a time, across workers and DAGs
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS region_health (
+    region text PRIMARY KEY,
+    state text NOT NULL,
+    consecutive_failures integer NOT NULL,
+    consecutive_successes integer NOT NULL,
+    changed_at double precision,
+    last_probe_at double precision,
+    last_reason text
+);
+CREATE TABLE IF NOT EXISTS traffic_original (
+    region text PRIMARY KEY,
+    weight integer NOT NULL CHECK (weight BETWEEN 0 AND 255),
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    run_id text
+);
+CREATE TABLE IF NOT EXISTS traffic_audit (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now(),
+    region text NOT NULL,
+    action text NOT NULL,
+    old_weights jsonb NOT NULL,
+    new_weights jsonb NOT NULL,
+    reason text NOT NULL,
+    run_id text
+);
+"""
+
+
+class StateStore:
+    def __init__(self, conn_id: str = STATE_CONN_ID) -> None:
+        self.conn_id = conn_id
+        self._schema_ready = False
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        conn = PostgresHook(postgres_conn_id=self.conn_id).get_conn()
+        try:
+            with conn, conn.cursor() as cur:  # commit on success, roll back on error
+                if not self._schema_ready:
+                    cur.execute(SCHEMA)
+                    self._schema_ready = True
+                yield cur
+        finally:
+            conn.close()
+
+    # --- region health ------------------------------------------------------------------------
+    def save_health(self, health: RegionHealth) -> None:
+        row = asdict(health)
+        row["state"] = health.state.value
+        with self._tx() as cur:
+            cur.execute(
+                """INSERT INTO region_health VALUES (%(region)s, %(state)s, %(consecutive_failures)s,
+                   %(consecutive_successes)s, %(changed_at)s, %(last_probe_at)s, %(last_reason)s)
+                   ON CONFLICT (region) DO UPDATE SET state = EXCLUDED.state,
+                   consecutive_failures = EXCLUDED.consecutive_failures,
+                   consecutive_successes = EXCLUDED.consecutive_successes, changed_at = EXCLUDED.changed_at,
+                   last_probe_at = EXCLUDED.last_probe_at, last_reason = EXCLUDED.last_reason
+                   WHERE region_health.last_probe_at IS NULL
+                      OR EXCLUDED.last_probe_at >= region_health.last_probe_at""",
+                row,
+            )
+
+    def load_health(self) -> dict[str, RegionHealth]:
+        with self._tx() as cur:
+            cur.execute("SELECT * FROM region_health")
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return {r["region"]: RegionHealth(**{**r, "state": HealthState(r["state"])}) for r in rows}
+
+    # --- traffic ------------------------------------------------------------------------------
+    def change_traffic(self, region: str, action: str, reason: str, run_id: str | None, apply) -> dict[str, Any]:
+        """Serialized traffic change: ``apply(cur_weights) -> (old, new)`` runs under the lock, and
+        the change is audited in the same transaction. Originals are recorded once (first drain)."""
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_TRAFFIC_LOCK,))
+            old, new = apply()
+            if old != new:
+                if action == "drain":
+                    for name, weight in old.items():
+                        cur.execute(
+                            "INSERT INTO traffic_original (region, weight, run_id) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (region) DO NOTHING",
+                            (name, weight, run_id),
+                        )
+                cur.execute(
+                    "INSERT INTO traffic_audit (region, action, old_weights, new_weights, reason, run_id) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (region, action, json.dumps(old), json.dumps(new), reason, run_id),
+                )
+        return {"old": old, "new": new, "changed": old != new}
+
+    def original_weights(self) -> dict[str, int]:
+        with self._tx() as cur:
+            cur.execute("SELECT region, weight FROM traffic_original")
+            return dict(cur.fetchall())
+
+    def forget_original(self, region: str) -> None:
+        """After a full restoration: the next failure records the then-current weights afresh."""
+        with self._tx() as cur:
+            cur.execute("DELETE FROM traffic_original WHERE region = %s", (region,))
+
+    def audit(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT id, at, region, action, old_weights, new_weights, reason, run_id "
+                "FROM traffic_audit ORDER BY id DESC LIMIT %s",
+                (limit,),
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

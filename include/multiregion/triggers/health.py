@@ -1,0 +1,101 @@
+"""RegionHealthWatchTrigger: probes every region's serving endpoints from the triggerer.
+
+An event trigger (Airflow 3 event-driven scheduling, used through an ``AssetWatcher``): it never
+holds a worker, probes each endpoint every ``interval`` seconds (HTTP status and latency, with a
+per-probe timeout), folds the probes into each region's health with the core evaluator
+(thresholds + hysteresis), persists the health outside Airflow's metadata database, and yields
+an event only when a region's state changes — that event starts the failover or recovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Any
+
+import httpx
+from airflow.providers.postgres.hooks.postgres import PostgresHook  # noqa: F401 - loaded once, not in run()
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from asgiref.sync import sync_to_async
+
+from multiregion.core.health import HealthPolicy, HealthState, Probe, RegionHealth, evaluate
+from multiregion.state.postgres import StateStore
+
+PERSIST_EVERY_S = 10.0  # besides every state change: keeps "last probed" fresh for the DAGs
+
+
+class RegionHealthWatchTrigger(BaseEventTrigger):
+    def __init__(
+        self,
+        endpoints: dict[str, str],
+        interval: float = 2.0,
+        policy: dict[str, Any] | None = None,
+        state_conn_id: str | None = "mr_state",
+        max_probes: int | None = None,  # for tests: stop after this many rounds
+    ) -> None:
+        super().__init__()
+        self.endpoints = endpoints
+        self.interval = interval
+        self.policy = policy or {}
+        self.state_conn_id = state_conn_id
+        self.max_probes = max_probes
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "endpoints": self.endpoints,
+                "interval": self.interval,
+                "policy": self.policy,
+                "state_conn_id": self.state_conn_id,
+                "max_probes": self.max_probes,
+            },
+        )
+
+    async def _probe(self, client: httpx.AsyncClient, region: str, url: str) -> Probe:
+        started = time.monotonic()
+        try:
+            resp = await client.get(f"{url.rstrip('/')}/health")
+        except httpx.HTTPError as exc:
+            return Probe(region, time.time(), None, None, f"{type(exc).__name__}: {exc}"[:200] or "error")
+        return Probe(region, time.time(), resp.status_code, time.monotonic() - started)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        policy = HealthPolicy(**self.policy)
+        store = StateStore(self.state_conn_id) if self.state_conn_id else None
+        known = await sync_to_async(store.load_health)() if store else {}
+        health = {r: known.get(r, RegionHealth(r)) for r in self.endpoints}
+        persisted = time.monotonic()
+        rounds = 0
+        async with httpx.AsyncClient(timeout=policy.probe_timeout_s) as client:
+            while self.max_probes is None or rounds < self.max_probes:
+                rounds += 1
+                probes = await asyncio.gather(*(self._probe(client, r, u) for r, u in self.endpoints.items()))
+                changed = []
+                for probe in probes:
+                    before = health[probe.region]
+                    health[probe.region] = after = evaluate(before, probe, policy)
+                    if after.state != before.state:
+                        changed.append((before, after))
+                heartbeat = time.monotonic() - persisted > PERSIST_EVERY_S
+                if store and (changed or heartbeat):
+                    for h in health.values() if heartbeat else [a for _, a in changed]:
+                        await sync_to_async(store.save_health)(h)
+                    persisted = time.monotonic() if heartbeat else persisted
+                for before, after in changed:
+                    if before.state == HealthState.UNKNOWN and after.state == HealthState.HEALTHY:
+                        continue  # start-up, not news
+                    yield TriggerEvent(
+                        {
+                            "region": after.region,
+                            "state": after.state.value,
+                            "previous": before.state.value,
+                            "reason": after.last_reason,
+                            "at": after.changed_at,
+                            "health": {r: h.state.value for r, h in health.items()},
+                            "detail": asdict(after) | {"state": after.state.value},
+                        }
+                    )
+                await asyncio.sleep(self.interval)
