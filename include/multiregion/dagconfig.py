@@ -18,5 +18,8 @@ def dataset_source_assets() -> dict:
     for ds in load_catalog(topology).datasets:
         storage = topology.region(ds.source.region).storage
         scheme = {"s3": "s3", "gcs": "gs", "azure_blob": "wasb"}[storage.kind.value]
-        assets[ds.name] = Asset(name=f"dataset-source/{ds.name}", uri=f"{scheme}://{storage.bucket}/{ds.source.prefix}")
+        # The "x-" scheme skips Airflow's provider URI normalizers, whose first use costs ~1.3 s of
+        # DAG parsing (it initializes the providers manager); the location stays readable.
+        uri = f"x-{scheme}://{storage.bucket}/{ds.source.prefix}"
+        assets[ds.name] = Asset(name=f"dataset-source/{ds.name}", uri=uri)
     return assets
