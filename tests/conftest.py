@@ -36,14 +36,17 @@ os.environ.update({k: v for k, v in _store_env().items() if k not in os.environ}
 
 @pytest.fixture(scope="session")
 def world():
-    """The running local world; started here (and stopped at the end) if the test command didn't."""
+    """The running local world; started here (and stopped at the end) only if it wasn't running.
+
+    A running world with a service down (another test may have stopped one on purpose) is
+    brought back up but never stopped here: it belongs to whoever started it.
+    """
     from multiregion.world import controller
 
     rows = controller.status(SETTINGS)
-    started_here = False
+    started_here = not rows
     if not rows or not all(ready for _, _, ready in rows):
         controller.up(SETTINGS)
-        started_here = True
     yield SETTINGS
     if started_here:
         controller.down(SETTINGS)
