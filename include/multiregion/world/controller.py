@@ -194,7 +194,7 @@ def _wait_ready(settings: WorldSettings, services: list[Service]) -> None:
             time.sleep(0.5)
 
 
-def _wait_airflow(settings: WorldSettings, timeout: float = 180) -> None:
+def _wait_airflow(settings: WorldSettings, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     wanted = ("metadatabase", "scheduler", "triggerer", "dag_processor")
     while True:

@@ -310,7 +310,7 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
                 ready_status=200,
                 env=_mlflow_env(settings, secrets, region.name),
                 cwd=str(state / "mlflow" / region.name),
-                startup_timeout=180,
+                startup_timeout=300,
             )
         )
         for endpoint in region.serving.endpoints:
@@ -347,8 +347,15 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
     airflow = str(venv_bin / "airflow")
     health = f"{settings.airflow_url}/api/v2/monitor/health"
     services += [
+        # Generous timeout: four Airflow processes starting at once on a busy 2-core machine take minutes.
         Service(
-            "airflow-api-server", "airflow", [airflow, "api-server"], ready_url=health, ready_status=200, env=af_env
+            "airflow-api-server",
+            "airflow",
+            [airflow, "api-server"],
+            ready_url=health,
+            ready_status=200,
+            env=af_env,
+            startup_timeout=300,
         ),
         # Airflow's log server binds every interface (hard-coded); the api-server reads the
         # task logs from the shared local folder instead, so it is not started.
