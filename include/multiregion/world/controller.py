@@ -253,12 +253,17 @@ def down(settings: WorldSettings, timeout: float = 60) -> int:
             time.sleep(0.2)
         if _supervisord_pid(settings):
             os.kill(pid, signal.SIGKILL)
-    leftovers = leftover_processes(settings)
+    import psutil
+
+    # A process still finishing its own shutdown is not a leftover: give it a moment first.
+    _, leftovers = psutil.wait_procs(leftover_processes(settings), timeout=10)
+    described = []
     for proc in leftovers:
-        with contextlib.suppress(Exception):  # already gone
+        with contextlib.suppress(psutil.Error):  # gone meanwhile
+            described.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
             proc.kill()
     if leftovers:
-        _say(f"killed {len(leftovers)} leftover process(es): {[p.pid for p in leftovers]}")
+        _say(f"killed {len(leftovers)} leftover process(es): {described}")
     # SeaweedFS puts its gRPC unix sockets in /tmp whatever its flags say: remove ours.
     for port in (*settings.s3_internal_ports, *_s3_ports(settings)):
         for sock in Path("/tmp").glob(f"seaweedfs-*-{port + 10000}.sock"):
