@@ -9,7 +9,8 @@ PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 UV_VERSION=0.13.9
 APT_PACKAGES=(postgresql-15 pdns-server pdns-backend-sqlite3 prometheus prometheus-pushgateway
-              prometheus-alertmanager sqlite3 nodejs npm)
+              prometheus-alertmanager sqlite3 nodejs npm
+              time)  # GNU time: peak RSS of one process in bench/
 
 log() { printf '[setup] %s\n' "$*"; }
 

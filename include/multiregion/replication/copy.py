@@ -65,7 +65,9 @@ def copy_entries(
         src = source_key(entry)
         dest.write(
             dest_key(entry),
-            source.iter_read(src),
+            # Read in destination-part-sized chunks: each chunk is then a whole part (or the whole
+            # object), passed on without being re-assembled, and there are fewer, larger reads.
+            source.iter_read(src, chunk_size=dest.part_size),
             size_hint=entry.size,
             expected_sha256=entry.sha256,
             metadata=metadata,

@@ -18,6 +18,7 @@ from multiregion.core.manifest import Manifest, ManifestEntry, ManifestError, bu
 from multiregion.stores.base import ObjectInfo, ObjectStore
 
 SMALL_OBJECT = 8 << 20  # read whole (hash + footer from memory); larger ones stream + ranged footer
+READ_CHUNK = 8 << 20  # larger objects are hashed in chunks of this size
 
 
 class SourceScanError(ManifestError):
@@ -67,11 +68,11 @@ def _inspect(store: ObjectStore, info: ObjectInfo, relpath: str) -> tuple[Manife
     digest = hashlib.sha256()
     try:
         if info.size <= SMALL_OBJECT:
-            data = b"".join(store.iter_read(info.key))
+            data = b"".join(store.iter_read(info.key, chunk_size=max(info.size, 1)))  # one chunk: no copy
             digest.update(data)
             meta = pq.read_metadata(pa.BufferReader(data))
         else:
-            for chunk in store.iter_read(info.key):
+            for chunk in store.iter_read(info.key, chunk_size=READ_CHUNK):
                 digest.update(chunk)
             meta = pq.read_metadata(RangeFile(store, info.key, info.size))
     except pa.ArrowInvalid as exc:

@@ -139,7 +139,9 @@ class AzureBlobStore(ObjectStore):
             data,
             length=len(data),
             overwrite=True,
-            validate_content=True,  # Content-MD5 on the request: the service rejects a mismatch
+            # Content-MD5 on the request (the service rejects a mismatch): the digest computed while
+            # streaming, where validate_content=True would hash the data a second time.
+            headers={"Content-MD5": base64.b64encode(digests.md5).decode()},
             metadata=metadata,
             content_settings=self._settings(content_type, digests.md5),
             max_concurrency=1,

@@ -83,27 +83,29 @@ def iter_parts(chunks: Iterable[bytes], part_size: int) -> Iterator[bytes]:
     """Re-cut a chunk stream into parts of exactly ``part_size`` bytes (the last may be shorter).
 
     An empty stream yields one empty part, so "write an empty object" needs no special case.
-    Memory: one assembly buffer of < part_size + one input chunk, plus the part being yielded.
+    Each byte is copied at most once: a chunk that is a whole part passes through as it is, a part
+    made of several chunks (or pieces of them) is joined once. Memory: the chunks of the part being
+    assembled (< part_size) + one input chunk, plus the part being yielded.
     """
     if part_size <= 0:
         raise ValueError(f"part_size must be positive, got {part_size}")
-    buf = bytearray()
+    pending: list[bytes | memoryview] = []
+    size = 0
     emitted = False
     for chunk in chunks:
-        if not buf and len(chunk) == part_size:
-            emitted = True
-            yield bytes(chunk)  # no copy when it already is bytes
-            continue
-        buf += chunk
-        while len(buf) >= part_size:
-            with memoryview(buf) as view:
-                part = bytes(view[:part_size])
-            del buf[:part_size]
-            emitted = True
-            yield part
-            del part
-    if buf or not emitted:
-        yield bytes(buf)
+        if type(chunk) is not bytes:  # a mutable buffer may be refilled by its producer: copy it now
+            chunk = bytes(chunk)
+        length, offset = len(chunk), 0
+        while offset < length:
+            take = min(part_size - size, length - offset)
+            pending.append(chunk if take == length else memoryview(chunk)[offset : offset + take])
+            size, offset = size + take, offset + take
+            if size == part_size:
+                emitted = True
+                yield b"".join(pending)  # a single bytes chunk is returned as is, without a copy
+                pending, size = [], 0
+    if pending or not emitted:
+        yield b"".join(pending)
 
 
 def slices(data: bytes, size: int) -> Iterator[bytes]:
