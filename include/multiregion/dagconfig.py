@@ -23,3 +23,34 @@ def dataset_source_assets() -> dict:
         uri = f"x-{scheme}://{storage.bucket}/{ds.source.prefix}"
         assets[ds.name] = Asset(name=f"dataset-source/{ds.name}", uri=uri)
     return assets
+
+
+# The health watch: probe every second; 3 failures in a row -> unhealthy (~3-4 s to detect a dead
+# region), 3 successes -> healthy again. Region flapping faster than that changes nothing.
+HEALTH_INTERVAL_S = 1.0
+HEALTH_POLICY = {"failure_threshold": 3, "success_threshold": 3, "probe_timeout_s": 1.0, "max_latency_s": 1.0}
+
+
+@cache
+def region_health_asset():
+    """The Asset whose watcher (a trigger in the triggerer) probes every region continuously and
+    fires an event on each health change; the failover DAG is scheduled on it."""
+    from airflow.sdk import Asset, AssetWatcher
+
+    from multiregion.core.topology import load_topology
+    from multiregion.triggers.health import RegionHealthWatchTrigger
+
+    endpoints = {r.name: r.serving.endpoints[0] for r in load_topology().regions}
+    trigger = RegionHealthWatchTrigger(endpoints, interval=HEALTH_INTERVAL_S, policy=HEALTH_POLICY)
+    return Asset(
+        name="region-health",
+        uri="x-multiregion://region-health",
+        watchers=[AssetWatcher(name="region-health-watch", trigger=trigger)],
+    )
+
+
+@cache
+def region_names() -> list[str]:
+    from multiregion.core.topology import load_topology
+
+    return load_topology().region_names

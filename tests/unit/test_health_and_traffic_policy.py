@@ -10,6 +10,7 @@ from multiregion.core.traffic_policy import (
     StepVerdict,
     decide_drain,
     judge_step,
+    plan_failover,
     restoration_weights,
     validate_weights,
 )
@@ -89,6 +90,29 @@ def test_never_drain_the_last_healthy_region():
     )
     assert d.action == Action.REFUSE_LAST_HEALTHY  # eu-west-1 is healthy but has no weight
     assert decide_drain("us-west-2", {**W, "us-west-2": 0}, {}).action == Action.NO_CHANGE
+
+
+def test_plan_failover_two_regions_down_keeps_the_last_healthy_one():
+    health = {"us-west-2": U, "eu-west-1": U, "ap-south-1": H}
+    plan = plan_failover(W, health)
+    assert [(d.region, d.action) for d in plan] == [("eu-west-1", Action.DRAIN), ("us-west-2", Action.DRAIN)]
+    assert plan[-1].new_weights == {"us-west-2": 0, "eu-west-1": 0, "ap-south-1": 20}
+    # one after the other: the second failure sees the first drain
+    first = plan_failover(W, {**health, "eu-west-1": H})
+    second = plan_failover(first[-1].new_weights, health)
+    assert second[-1].new_weights == plan[-1].new_weights
+    # then the last one fails too: nothing changes (fail open)
+    last = plan_failover(plan[-1].new_weights, dict.fromkeys(health, U))
+    assert [(d.region, d.action) for d in last] == [("ap-south-1", Action.REFUSE_ALL_UNHEALTHY)]
+    assert last[0].new_weights == plan[-1].new_weights
+
+
+def test_plan_failover_ignores_drained_and_healthy_regions():
+    assert plan_failover({**W, "us-west-2": 0}, {"us-west-2": U, "eu-west-1": H, "ap-south-1": H}) == []
+    assert plan_failover(W, dict.fromkeys(W, H)) == []
+    all_down = plan_failover(W, dict.fromkeys(W, U))
+    assert {d.action for d in all_down} == {Action.REFUSE_ALL_UNHEALTHY}
+    assert all(d.new_weights == W for d in all_down)
 
 
 def test_weights_are_validated():

@@ -100,3 +100,18 @@ def judge_step(
     if held_s < hold_s:
         return StepVerdict.HOLD
     return StepVerdict.DONE if step_index >= len(steps) - 1 else StepVerdict.ADVANCE
+
+
+def plan_failover(weights: Mapping[str, int], health: Mapping[str, HealthState]) -> list[DrainDecision]:
+    """Every unhealthy region that still has traffic, drained one after the other (by name, so
+    two failures at once give the same result as one after the other): each later decision sees
+    the weights the earlier ones left, so the last healthy region is never drained."""
+    current = dict(weights)
+    decisions = []
+    for region in sorted(r for r, state in health.items() if state == HealthState.UNHEALTHY):
+        if current.get(region, 0) == 0:
+            continue
+        decision = decide_drain(region, current, health)
+        decisions.append(decision)
+        current = decision.new_weights
+    return decisions

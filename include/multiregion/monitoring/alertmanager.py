@@ -21,6 +21,7 @@ def send_alert(
     resolve_after: timedelta = timedelta(hours=4),
     timeout: float = 10.0,
 ) -> None:
+    """Fire (or, with ``resolve_after=timedelta(0)``, resolve) an alert; identity = its labels."""
     now = datetime.now(UTC)
     alert = {
         "labels": {"alertname": name, "severity": severity, "source": "airflow", **labels},
@@ -34,6 +35,11 @@ def send_alert(
         raise AlertError(f"cannot reach Alertmanager at {alertmanager_url}: {exc}") from exc
     if resp.status_code >= 300:
         raise AlertError(f"Alertmanager rejected alert {name}: {resp.status_code} {resp.text[:200]}")
+
+
+def resolve_alert(alertmanager_url: str, name: str, labels: dict[str, str], severity: str = "critical") -> None:
+    """Mark an alert fired earlier as resolved (same name, severity and labels)."""
+    send_alert(alertmanager_url, name, labels, f"{name} resolved", severity=severity, resolve_after=timedelta(0))
 
 
 def active_alerts(alertmanager_url: str, name: str | None = None, timeout: float = 10.0) -> list[dict]:

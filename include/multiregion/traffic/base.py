@@ -29,6 +29,11 @@ class TrafficBackend(ABC):
     @abstractmethod
     def _apply(self, weights: dict[str, int]) -> None: ...
 
+    def serves(self, region: str) -> bool:
+        """Does the traffic manager still send ``region`` traffic? (Backends that can observe the
+        answers themselves, like DNS, override this to check what clients really get.)"""
+        return self.get_weights().get(region, 0) > 0
+
     def set_weights(self, weights: dict[str, int]) -> bool:
         """Make the record carry exactly ``weights``; False (and no write) if it already does."""
         unknown = set(weights) - set(self.topology.region_names)

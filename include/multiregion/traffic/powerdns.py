@@ -100,6 +100,11 @@ class PowerDnsBackend(TrafficBackend):
         by_address = {self.topology.region(name).traffic.address: w for name, w in weights.items()}
         self.client.set_weighted_record(self.traffic.zone, self.traffic.record, self.traffic.ttl, by_address)
 
+    def serves(self, region: str) -> bool:
+        """What clients get: is the region among the DNS answers? (Answers are weighted-random:
+        50 queries miss a region with a 10 % share with probability 0.9**50 < 0.01.)"""
+        return region in self.resolve()
+
     def resolve(self, queries: int = 50) -> set[str]:
         """Region names that DNS answers for the record now (asks the nameserver ``queries`` times)."""
         import dns.resolver

@@ -26,6 +26,16 @@ from multiregion.state.postgres import StateStore
 PERSIST_EVERY_S = 10.0  # besides every state change: keeps "last probed" fresh for the DAGs
 
 
+async def probe_endpoint(client: httpx.AsyncClient, region: str, url: str) -> Probe:
+    """One probe of a serving endpoint's /health: status and latency (timeout from the client)."""
+    started = time.monotonic()
+    try:
+        resp = await client.get(f"{url.rstrip('/')}/health")
+    except httpx.HTTPError as exc:
+        return Probe(region, time.time(), None, None, f"{type(exc).__name__}: {exc}"[:200] or "error")
+    return Probe(region, time.time(), resp.status_code, time.monotonic() - started)
+
+
 class RegionHealthWatchTrigger(BaseEventTrigger):
     def __init__(
         self,
@@ -54,14 +64,6 @@ class RegionHealthWatchTrigger(BaseEventTrigger):
             },
         )
 
-    async def _probe(self, client: httpx.AsyncClient, region: str, url: str) -> Probe:
-        started = time.monotonic()
-        try:
-            resp = await client.get(f"{url.rstrip('/')}/health")
-        except httpx.HTTPError as exc:
-            return Probe(region, time.time(), None, None, f"{type(exc).__name__}: {exc}"[:200] or "error")
-        return Probe(region, time.time(), resp.status_code, time.monotonic() - started)
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         policy = HealthPolicy(**self.policy)
         store = StateStore(self.state_conn_id) if self.state_conn_id else None
@@ -72,7 +74,7 @@ class RegionHealthWatchTrigger(BaseEventTrigger):
         async with httpx.AsyncClient(timeout=policy.probe_timeout_s) as client:
             while self.max_probes is None or rounds < self.max_probes:
                 rounds += 1
-                probes = await asyncio.gather(*(self._probe(client, r, u) for r, u in self.endpoints.items()))
+                probes = await asyncio.gather(*(probe_endpoint(client, r, u) for r, u in self.endpoints.items()))
                 changed = []
                 for probe in probes:
                     before = health[probe.region]

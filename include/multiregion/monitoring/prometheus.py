@@ -1,0 +1,35 @@
+"""Queries of the metrics Prometheus scrapes from the serving endpoints (HTTP API v1)."""
+
+from __future__ import annotations
+
+import httpx
+
+# Server-side failures over all answered requests; bad client input is not the region's fault.
+ERROR_RATE = (
+    'sum(rate(multiregion_serving_requests_total{{region="{region}",status="no_model"}}[{window}]))'
+    ' / sum(rate(multiregion_serving_requests_total{{region="{region}"}}[{window}]))'
+)
+
+
+class PrometheusError(RuntimeError):
+    pass
+
+
+def parse_scalar(body: dict) -> float | None:
+    """The single value of an instant-vector answer; None when there is no sample (e.g. no traffic)."""
+    if body.get("status") != "success":
+        raise PrometheusError(f"Prometheus query failed: {body.get('error', body)}")
+    result = body["data"]["result"]
+    if not result:
+        return None
+    value = float(result[0]["value"][1])
+    return None if value != value else value  # NaN: 0/0, no requests in the window
+
+
+async def error_rate(client: httpx.AsyncClient, prometheus_url: str, region: str, window: str = "1m") -> float | None:
+    query = ERROR_RATE.format(region=region, window=window)
+    try:
+        resp = await client.get(f"{prometheus_url.rstrip('/')}/api/v1/query", params={"query": query})
+    except httpx.HTTPError as exc:
+        raise PrometheusError(f"cannot reach Prometheus at {prometheus_url}: {exc}") from exc
+    return parse_scalar(resp.json())

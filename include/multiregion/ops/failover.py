@@ -1,0 +1,116 @@
+"""Failover: drain every unhealthy region that still has traffic, verify, alert, hand over to recovery.
+
+Reconciles from the persisted state instead of trusting the triggering event alone: several
+health events can land in one run (or arrive while a run is going), and whatever the run sees
+as unhealthy *now* is what it acts on. Each drain is decided again under the traffic lock with
+the weights read at that moment, so concurrent failover/restore runs never undo each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from multiregion.core.health import HealthState
+from multiregion.core.topology import Topology, load_topology
+from multiregion.core.traffic_policy import Action, decide_drain, plan_failover
+from multiregion.monitoring.alertmanager import send_alert
+from multiregion.state.postgres import StateStore
+from multiregion.traffic.base import backend_for
+
+log = logging.getLogger(__name__)
+REGION_DOWN = "RegionDown"
+FAILOVER_REFUSED = "FailoverRefused"
+
+
+def current_health(topology: Topology, store: StateStore) -> dict[str, HealthState]:
+    """Every region's persisted health (UNKNOWN until the watcher has judged it)."""
+    known = store.load_health()
+    return {r: known[r].state if r in known else HealthState.UNKNOWN for r in topology.region_names}
+
+
+def drain_unhealthy(run_id: str, trigger_events: list[dict] | None = None) -> dict[str, Any]:
+    """Drain what must be drained; returns what was drained and what was refused, and why."""
+    from multiregion.ops.capacity import ensure_capacity
+
+    topology, store = load_topology(), StateStore()
+    backend = backend_for(topology)
+    for event in trigger_events or []:
+        log.info("health event: %s", {k: event.get(k) for k in ("region", "state", "previous", "reason")})
+    health = current_health(topology, store)
+    log.info("health now: %s", {r: s.value for r, s in health.items()})
+    drained, refused, scaled = [], [], []
+    for planned in plan_failover(backend.get_weights(), health):
+        decision = planned
+
+        def apply(region=planned.region):
+            nonlocal decision
+            before = backend.get_weights()  # under the lock: the weights as they are now
+            decision = decide_drain(region, before, health)
+            if decision.action == Action.DRAIN:
+                scaled.extend(ensure_capacity(topology, before, decision.new_weights))
+                backend.set_weights(decision.new_weights)
+            return before, decision.new_weights
+
+        outcome = store.change_traffic(planned.region, "drain", planned.reason, run_id, apply)
+        entry = {"region": decision.region, "action": decision.action.value, "reason": decision.reason, **outcome}
+        log.info("%s: %s (%s)", decision.region, decision.action.value, decision.reason)
+        if decision.action == Action.DRAIN and outcome["changed"]:
+            drained.append(entry)
+        elif decision.action in (Action.REFUSE_ALL_UNHEALTHY, Action.REFUSE_LAST_HEALTHY):
+            refused.append(entry)
+    return {"drained": drained, "refused": refused, "scaled": scaled, "weights": backend.get_weights()}
+
+
+def verify_drained(regions: list[str], timeout_s: float = 60.0, interval_s: float = 1.0) -> dict[str, float]:
+    """Wait until the traffic manager no longer sends anything to ``regions`` (DNS answers in the
+    local world); seconds each took. Fails naming the regions still served after the timeout."""
+    topology = load_topology()
+    backend = backend_for(topology)
+    started, pending, took = time.monotonic(), set(regions), {}
+    while pending:
+        for region in sorted(pending):
+            if not backend.serves(region):
+                took[region] = round(time.monotonic() - started, 2)
+                pending.discard(region)
+        if pending and time.monotonic() - started > timeout_s:
+            raise TimeoutError(f"traffic still reaches {sorted(pending)} {timeout_s:.0f}s after the drain")
+        if pending:
+            time.sleep(interval_s)
+    return took
+
+
+def alert_ops(result: dict[str, Any], run_id: str) -> list[str]:
+    """RegionDown for each drained region; FailoverRefused when a drain was refused (fail open)."""
+    url = load_topology().monitoring.alertmanager_url
+    sent = []
+    weights = result.get("weights", {})
+    for entry in result["drained"]:
+        send_alert(
+            url,
+            REGION_DOWN,
+            {"region": entry["region"]},
+            f"{entry['region']} is down: drained from DNS, traffic now {weights}",
+            f"{entry['reason']} (run {run_id}); automatic recovery started",
+        )
+        sent.append(f"{REGION_DOWN}/{entry['region']}")
+    for entry in result["refused"]:
+        send_alert(
+            url,
+            FAILOVER_REFUSED,
+            {"region": entry["region"], "decision": entry["action"]},
+            f"{entry['region']} is unhealthy but was NOT drained: {entry['reason']}",
+            f"traffic unchanged {weights} (run {run_id}); manual action needed",
+        )
+        sent.append(f"{FAILOVER_REFUSED}/{entry['region']}")
+    return sent
+
+
+def recovery_requests(result: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
+    """One recovery run per drained region (run id derived from this run: re-runs don't duplicate)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)[-150:]
+    return [
+        {"trigger_run_id": f"recover__{e['region']}__{safe}", "conf": {"region": e["region"]}}
+        for e in result["drained"]
+    ]
