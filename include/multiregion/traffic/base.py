@@ -34,6 +34,10 @@ class TrafficBackend(ABC):
         answers themselves, like DNS, override this to check what clients really get.)"""
         return self.get_weights().get(region, 0) > 0
 
+    def _check_limits(self, weights: dict[str, int]) -> None:
+        """Backend-specific limits beyond 0..255, checked before any call (raise ValueError)."""
+        return None  # most backends take the whole 0..255
+
     def set_weights(self, weights: dict[str, int]) -> bool:
         """Make the record carry exactly ``weights``; False (and no write) if it already does."""
         unknown = set(weights) - set(self.topology.region_names)
@@ -41,6 +45,7 @@ class TrafficBackend(ABC):
             raise ValueError(f"unknown region(s) {sorted(unknown)} in weights")
         full = {name: int(weights.get(name, 0)) for name in self.topology.region_names}
         validate_weights(full)
+        self._check_limits(full)
         if self.get_weights() == full:
             return False
         self._apply(full)
@@ -57,4 +62,8 @@ def backend_for(topology: Topology) -> TrafficBackend:
         from multiregion.traffic.route53 import Route53Backend
 
         return Route53Backend(topology)
+    if kind == "cloudflare":
+        from multiregion.traffic.cloudflare import CloudflareBackend
+
+        return CloudflareBackend(topology)
     raise TrafficBackendError(f"traffic backend {kind!r} is not available yet")
