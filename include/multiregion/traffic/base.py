@@ -43,7 +43,7 @@ class TrafficBackend(ABC):
         unknown = set(weights) - set(self.topology.region_names)
         if unknown:
             raise ValueError(f"unknown region(s) {sorted(unknown)} in weights")
-        full = {name: int(weights.get(name, 0)) for name in self.topology.region_names}
+        full = {name: weights.get(name, 0) for name in self.topology.region_names}  # validated next: no int() rounding
         validate_weights(full)
         self._check_limits(full)
         if self.get_weights() == full:
