@@ -51,3 +51,24 @@ def test_connections_are_json_env_vars(monkeypatch, tmp_path):
     assert set(env) >= {"AIRFLOW_CONN_S3_US_WEST_2", "AIRFLOW_CONN_GCS_EU_WEST_1", "AIRFLOW_CONN_WASB_AP_SOUTH_1"}
     gcs = json.loads(env["AIRFLOW_CONN_GCS_EU_WEST_1"])
     assert gcs["conn_type"] == "google_cloud_platform" and gcs["extra"]["is_anonymous"] is True
+
+
+def test_kube_api_emulates_every_regions_cluster(monkeypatch, tmp_path):
+    monkeypatch.setenv("MR_WORLD_DIR", str(tmp_path))
+    monkeypatch.setenv("MR_KUBE_PORT", "28700")
+    settings = load_settings()
+    secrets = load_or_create_secrets(tmp_path)
+    kube = next(s for s in build_services(settings, secrets) if s.name == "kube-api")
+    assert kube.stage == "infrastructure" and kube.ready_url == "http://127.0.0.1:28700/healthz"
+    assert kube.argv[kube.argv.index("--host") + 1] == "127.0.0.1" and "28700" in kube.argv
+    conns = build_connections(settings, secrets)
+    for region in settings.topology.regions:
+        k = region.kubernetes
+        assert f"{region.name}/{k.namespace}/{k.deployment}={k.min_replicas}" in kube.argv
+        hook = next(a for a in kube.argv if a.startswith(f"{region.name}=") and "supervisorctl" in a)
+        assert hook.endswith(f"restart serving-{region.name}")
+        conn = conns[k.conn_id]
+        config = json.loads(conn["extra"]["kube_config"])
+        assert conn["conn_type"] == "kubernetes" and conn["extra"]["namespace"] == k.namespace
+        assert config["clusters"][0]["cluster"]["server"] == f"http://127.0.0.1:28700/clusters/{region.name}"
+        assert config["contexts"][0]["context"]["namespace"] == k.namespace

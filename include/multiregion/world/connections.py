@@ -51,11 +51,39 @@ def _storage_connection(region: Region, secrets: WorldSecrets) -> dict:
     }
 
 
+def kube_config(server: str, region: Region) -> str:
+    """Kubeconfig content for one region's cluster: ``server`` is the emulator's per-region prefix.
+
+    No credentials: the emulator listens on loopback only and does not authenticate.
+    """
+    name = region.name
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": server}}],
+            "users": [{"name": "local", "user": {}}],
+            "contexts": [
+                {"name": name, "context": {"cluster": name, "user": "local", "namespace": region.kubernetes.namespace}}
+            ],
+            "current-context": name,
+        }
+    )
+
+
 def build_connections(settings: WorldSettings, secrets: WorldSecrets) -> dict[str, dict]:
     topology = settings.topology
     conns: dict[str, dict] = {}
     for region in topology.regions:
         conns[region.storage.conn_id] = _storage_connection(region, secrets)
+        # One emulated cluster per region, under its own path prefix of the kube-api emulator.
+        conns[region.kubernetes.conn_id] = {
+            "conn_type": "kubernetes",
+            "extra": {
+                "kube_config": kube_config(f"{settings.kube_url}/clusters/{region.name}", region),
+                "namespace": region.kubernetes.namespace,
+            },
+        }
     backend = topology.traffic.backend
     if backend.kind == "powerdns":
         conns[backend.conn_id] = {

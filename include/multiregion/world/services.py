@@ -10,12 +10,13 @@ import glob
 import hashlib
 import os
 import pwd
+import shlex
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from multiregion import PROJECT_ROOT
-from multiregion.core.topology import StoreKind
+from multiregion.core.topology import Region, StoreKind
 from multiregion.world.connections import (
     AZURE_ACCOUNT,
     azure_connection_string,
@@ -285,6 +286,7 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
             ready_url=f"{mon.alertmanager_url}/-/ready",
             ready_status=200,
         ),
+        _kube_api_service(settings),
     ]
 
     for region in topo.regions:
@@ -317,9 +319,7 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
         for endpoint in region.serving.endpoints:
             services.append(
                 Service(
-                    f"serving-{region.name}"
-                    if len(region.serving.endpoints) == 1
-                    else f"serving-{region.name}-{port_of(endpoint)}",
+                    serving_service_name(region, endpoint),
                     "regions",
                     [
                         str(venv_bin / "python"),
@@ -365,6 +365,40 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
         Service("airflow-triggerer", "airflow", [airflow, "triggerer", "--skip-serve-logs"], env=af_env),
     ]
     return services
+
+
+def serving_service_name(region: Region, endpoint: str) -> str:
+    if len(region.serving.endpoints) == 1:
+        return f"serving-{region.name}"
+    return f"serving-{region.name}-{port_of(endpoint)}"
+
+
+def _kube_api_service(settings: WorldSettings) -> Service:
+    """One Kubernetes API emulator for every region's cluster (see kube_emulator)."""
+    argv = [
+        str(settings.venv / "bin" / "python"),
+        "-m",
+        "multiregion.world.kube_emulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.kube_port),
+    ]
+    supervisorctl = [str(settings.venv / "bin" / "supervisorctl"), "-c", str(settings.state_dir / "supervisord.conf")]
+    for region in settings.topology.regions:
+        k = region.kubernetes
+        argv += ["--deployment", f"{region.name}/{k.namespace}/{k.deployment}={k.min_replicas}"]
+        # `rollout restart` of a region's deployment restarts that region's serving process(es).
+        names = [serving_service_name(region, e) for e in region.serving.endpoints]
+        argv += ["--on-restart", f"{region.name}={shlex.join([*supervisorctl, 'restart', *names])}"]
+    return Service(
+        "kube-api",
+        "infrastructure",
+        argv,
+        ready_url=f"{settings.kube_url}/healthz",
+        ready_status=200,
+        env={"PYTHONPATH": str(PROJECT_ROOT / "include")},
+    )
 
 
 def _traversable_by(path: Path, user: str) -> bool:

@@ -44,6 +44,7 @@ class WorldSettings:
     s3_internal_ports: tuple[int, int, int, int]  # SeaweedFS master, volume, filer, admin (gRPC: +10000)
     parallelism: int
     external_database_url: str | None
+    kube_port: int = 18700  # the Kubernetes API emulator standing in for every region's cluster
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -65,6 +66,10 @@ class WorldSettings:
     @property
     def pdns_api_url(self) -> str:
         return f"http://127.0.0.1:{self.pdns_api_port}"
+
+    @property
+    def kube_url(self) -> str:
+        return f"http://127.0.0.1:{self.kube_port}"
 
 
 def load_settings(topology_path: str | os.PathLike[str] | None = None) -> WorldSettings:
@@ -90,4 +95,5 @@ def load_settings(topology_path: str | os.PathLike[str] | None = None) -> WorldS
         ),
         parallelism=int(os.environ.get("MR_AIRFLOW_PARALLELISM", "4")),
         external_database_url=os.environ.get("MR_DATABASE_URL") or None,
+        kube_port=_port("MR_KUBE_PORT", 18700),
     )

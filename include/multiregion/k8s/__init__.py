@@ -1,0 +1,1 @@
+"""Kubernetes deployments of the regional serving fleets, through the cncf-kubernetes provider."""
