@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from multiregion.core import replica_layout as layout
@@ -37,27 +36,16 @@ def prepare(region: str) -> dict[str, Any]:
     }
 
 
-def in_local_world() -> bool:
-    """The world's Airflow runs with MR_WORLD_DIR set: its controller restarts serving processes."""
-    return bool(os.environ.get("MR_WORLD_DIR"))
-
-
 def restart(region: str) -> str:
-    """Restart the region's serving: through the world's controller locally, else a Kubernetes
-    rollout restart of its deployment (what `kubectl rollout restart` does)."""
-    (reg,) = select_regions([region])
-    if in_local_world():
-        from multiregion.world import controller
-        from multiregion.world.settings import load_settings
-
-        name = f"serving-{region}"
-        controller.restart_service(load_settings(), name)
-        return f"restarted {name} through the world's controller"
+    """A rollout restart of the region's serving deployment (what `kubectl rollout restart` does),
+    waited for. In the local world the kube-api emulator restarts the region's serving process
+    through the world's controller when its deployment is restarted."""
     from multiregion.k8s import deployments
 
-    deployments.rollout_restart(reg)
-    deployments.wait_ready(reg, timeout=600)
-    return f"rollout restart of {reg.kubernetes.namespace}/{reg.kubernetes.deployment} done"
+    (reg,) = select_regions([region])
+    stamp = deployments.rollout_restart(reg)
+    spec, ready = deployments.wait_ready(reg, timeout=600)
+    return f"rollout restart of {reg.kubernetes.namespace}/{reg.kubernetes.deployment} at {stamp}: {ready}/{spec} ready"
 
 
 def _published_versions(store, dataset: str) -> dict[str, str]:

@@ -348,9 +348,3 @@ def start_service(settings: WorldSettings, name: str) -> None:
         raise WorldError(f"unknown service {name!r}; known: {', '.join(services)}")
     _ctl(settings, "start", name)
     _wait_ready(settings, [services[name]])
-
-
-def restart_service(settings: WorldSettings, name: str) -> None:
-    """Stop (if running) and start one service, waiting until it is ready again."""
-    _ctl(settings, "stop", name, check=False)  # already stopped (or crashed): nothing to stop
-    start_service(settings, name)

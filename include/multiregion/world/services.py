@@ -95,7 +95,6 @@ def airflow_env(settings: WorldSettings, secrets: WorldSecrets) -> dict[str, str
         "AIRFLOW__METRICS__STATSD_ON": "False",
         "PYTHONPATH": str(PROJECT_ROOT / "include"),
         "MR_TOPOLOGY": str(settings.topology_path),
-        "MR_WORLD_DIR": str(settings.state_dir),  # tasks reach the world's controller (region recovery)
     }
     env.update(connection_env(build_connections(settings, secrets)))
     env.update(cloud_client_env(settings, secrets))
