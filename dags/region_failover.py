@@ -6,13 +6,15 @@ holding no worker — probes every region's serving endpoint every second and fi
 a region's health changes (3 failures in a row: unhealthy; 3 successes: healthy again).
 Every run reconciles from the persisted health (several events can land in one run):
 
-1. `drain` — for each unhealthy region that still has traffic: scale the survivors up if their
-   capacity per traffic share would drop (Kubernetes), record the current weights, set the
-   region's weight to 0. **Never drains the last healthy region**; if every region looks
+1. `drain` — for each unhealthy region that still has traffic: record the current weights, set
+   the region's weight to 0. **Never drains the last healthy region**; if every region looks
    unhealthy nothing changes (fail open). One traffic change at a time, each audited.
-2. `verify_dns` — waits until the global DNS no longer answers with the drained regions.
-3. `alert_ops` — `RegionDown` (or `FailoverRefused`) to Alertmanager.
-4. `start_recovery` — one `region_recovery` run per drained region (conf overrides from the
+2. `scale_survivors` — scale the regions that took the traffic up (Kubernetes) so their replicas
+   per traffic share don't drop (right after the drain: pods take longer to start than a dead
+   region should keep receiving users);
+3. `verify_dns` — waits until the global DNS no longer answers with the drained regions;
+4. `alert_ops` — `RegionDown` (or `FailoverRefused`) to Alertmanager;
+5. `start_recovery` — one `region_recovery` run per drained region (conf overrides from the
    Variable `region_recovery_conf`, e.g. `{"hold_s": 60}`).
 
 **Armed by unpausing this DAG** (paused on creation: the watcher only runs for an unpaused DAG).
@@ -50,6 +52,12 @@ def region_failover():
     drain = DrainUnhealthyRegionsOperator(task_id="drain")
 
     @task
+    def scale_survivors(result: dict) -> list[dict]:
+        from multiregion.ops.failover import scale_survivors
+
+        return scale_survivors(result)
+
+    @task
     def verify_dns(result: dict) -> dict:
         """The drained regions are gone from what clients resolve."""
         from multiregion.ops.failover import verify_drained
@@ -72,7 +80,7 @@ def region_failover():
         return [{**r, "conf": {**overrides, **r["conf"]}} for r in recovery_requests(result, run_id)]
 
     requests = recovery_requests(drain.output)
-    [verify_dns(drain.output), alert_ops(drain.output)] >> requests
+    [scale_survivors(drain.output), verify_dns(drain.output), alert_ops(drain.output)] >> requests
     TriggerDagRunOperator.partial(task_id="start_recovery", trigger_dag_id="region_recovery").expand_kwargs(requests)
 
 

@@ -4,8 +4,9 @@
 Started by `region_failover` for each region it drained (or by hand, from the UI, for one region):
 
 1. `prepare` — validate the region; read its recorded original weight (the restoration target);
-2. `restart` — restart its serving (the world's controller locally; a Kubernetes rollout restart
-   of its deployment in a cluster), skipped when it already answers healthy;
+2. `restart` — a Kubernetes rollout restart of its serving deployment (in the local world the
+   kube-api emulator restarts the serving process), skipped when it already answers healthy or
+   when `restart` is false (an outage a restart can't fix: wait for it);
 3. `wait_healthy` — deferrable: continuously healthy for `hold_s` (the hold period);
 4. `resync` — replicate what it missed: the serving model's alias (`replicate_model`) and every
    dataset partition published at the source that it lacks (`replicate_dataset`), waited for;
@@ -50,6 +51,7 @@ DEFAULT_ARGS = {
         "step_hold_s": Param(30, type="number", minimum=0, description="Hold of each restoration step"),
         "steps": Param([10, 25, 50, 100], type="array", items={"type": "integer", "minimum": 1, "maximum": 100}),
         "max_error_rate": Param(0.05, type="number", minimum=0, maximum=1, description="Gate on errors"),
+        "restart": Param(True, type="boolean", description="Restart its serving (else wait for it to return)"),
         "resync": Param(True, type="boolean", description="Replicate missed models and datasets first"),
         "timeout_s": Param(900, type="number", minimum=1, description="Give up waiting for health after"),
     },
@@ -64,9 +66,11 @@ def region_recovery():
             return prepare(params["region"])
 
     @task
-    def restart(info: dict) -> str:
+    def restart(info: dict, params=None) -> str:
         from multiregion.ops.recovery import restart_if_down
 
+        if not params["restart"]:
+            return "restart disabled: waiting for the region to come back by itself"
         return restart_if_down(info["region"], info["endpoint"])
 
     wait_healthy = RegionHealthySensor(

@@ -66,6 +66,28 @@ class AirflowClient:
     def unpause(self, dag_id: str) -> None:
         self._json(self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False}), f"unpause {dag_id}")
 
+    def pause(self, dag_id: str) -> None:
+        self._json(self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": True}), f"pause {dag_id}")
+
+    def runs(self, dag_id: str, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"order_by": "-run_after", "limit": limit}
+        if state:
+            params["state"] = state
+        return self._json(self.request("GET", f"/dags/{dag_id}/dagRuns", params=params), f"runs of {dag_id}")[
+            "dag_runs"
+        ]
+
+    def set_run_state(self, dag_id: str, run_id: str, state: str) -> None:
+        resp = self.request("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state})
+        self._json(resp, f"set {dag_id}/{run_id} {state}")
+
+    def set_variable(self, key: str, value: Any) -> None:
+        body = {"key": key, "value": json.dumps(value)}
+        resp = self.request("PATCH", f"/variables/{key}", json=body)
+        if resp.status_code == 404:
+            resp = self.request("POST", "/variables", json=body)
+        self._json(resp, f"set variable {key}")
+
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
         """Trigger a run; with ``run_id``, triggering again returns the existing run instead of a new one."""
         body: dict[str, Any] = {"logical_date": None, "conf": conf or {}}

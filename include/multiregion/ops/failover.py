@@ -1,4 +1,5 @@
-"""Failover: drain every unhealthy region that still has traffic, verify, alert, hand over to recovery.
+"""Failover: drain every unhealthy region that still has traffic, scale the survivors, verify,
+alert, hand over to recovery.
 
 Reconciles from the persisted state instead of trusting the triggering event alone: several
 health events can land in one run (or arrive while a run is going), and whatever the run sees
@@ -32,15 +33,13 @@ def current_health(topology: Topology, store: StateStore) -> dict[str, HealthSta
 
 def drain_unhealthy(run_id: str, trigger_events: list[dict] | None = None) -> dict[str, Any]:
     """Drain what must be drained; returns what was drained and what was refused, and why."""
-    from multiregion.ops.capacity import ensure_capacity
-
     topology, store = load_topology(), StateStore()
     backend = backend_for(topology)
     for event in trigger_events or []:
         log.info("health event: %s", {k: event.get(k) for k in ("region", "state", "previous", "reason")})
     health = current_health(topology, store)
     log.info("health now: %s", {r: s.value for r, s in health.items()})
-    drained, refused, scaled = [], [], []
+    drained, refused = [], []
     for planned in plan_failover(backend.get_weights(), health):
         decision = planned
 
@@ -49,7 +48,6 @@ def drain_unhealthy(run_id: str, trigger_events: list[dict] | None = None) -> di
             before = backend.get_weights()  # under the lock: the weights as they are now
             decision = decide_drain(region, before, health)
             if decision.action == Action.DRAIN:
-                scaled.extend(ensure_capacity(topology, before, decision.new_weights))
                 backend.set_weights(decision.new_weights)
             return before, decision.new_weights
 
@@ -60,7 +58,21 @@ def drain_unhealthy(run_id: str, trigger_events: list[dict] | None = None) -> di
             drained.append(entry)
         elif decision.action in (Action.REFUSE_ALL_UNHEALTHY, Action.REFUSE_LAST_HEALTHY):
             refused.append(entry)
-    return {"drained": drained, "refused": refused, "scaled": scaled, "weights": backend.get_weights()}
+    return {"drained": drained, "refused": refused, "weights": backend.get_weights()}
+
+
+def scale_survivors(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scale up the regions that took over the drained traffic (Kubernetes).
+
+    Issued right after the drain rather than before it: new pods take tens of seconds or more to
+    become ready, and every one of those seconds would keep users pointed at a dead region. The
+    survivors' existing replicas carry the load meanwhile; the plan only ever scales up."""
+    from multiregion.ops.capacity import ensure_capacity
+
+    if not result["drained"]:
+        return []
+    old, new = result["drained"][0]["old"], result["drained"][-1]["new"]
+    return ensure_capacity(load_topology(), old, new)
 
 
 def verify_drained(regions: list[str], timeout_s: float = 60.0, interval_s: float = 1.0) -> dict[str, float]:

@@ -337,8 +337,9 @@ def status(settings: WorldSettings) -> list[tuple[str, str, bool]]:
     return [(svc.name, states.get(svc.name, "UNKNOWN"), ok) for svc, ok in zip(services, ready, strict=True)]
 
 
-def stop_service(settings: WorldSettings, name: str) -> None:
-    _ctl(settings, "stop", name)
+def stop_service(settings: WorldSettings, *names: str) -> None:
+    """Stop services (several at once: one supervisorctl call, e.g. a whole-platform outage)."""
+    _ctl(settings, "stop", *names)
 
 
 def start_service(settings: WorldSettings, name: str) -> None:

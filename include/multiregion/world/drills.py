@@ -1,0 +1,91 @@
+"""Failover drills in the local world: arm the failover automation, take a region down, watch the
+traffic move. Shared by the end-to-end tests, the failover benchmark and the demo."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from multiregion.airflow_api import AirflowClient
+from multiregion.core.health import HealthState
+from multiregion.state.postgres import StateStore
+from multiregion.traffic.base import backend_for
+from multiregion.world import controller
+from multiregion.world.settings import WorldSettings
+
+FAILOVER_DAG, RECOVERY_DAG = "region_failover", "region_recovery"
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
+    """Poll ``check`` until it returns something truthy; that value, or TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:.0f}s")
+        time.sleep(interval)
+
+
+def original_weights(settings: WorldSettings) -> dict[str, int]:
+    return {r.name: r.traffic.weight for r in settings.topology.regions}
+
+
+def reset(settings: WorldSettings) -> None:
+    """Every serving process up, the topology's weights in DNS, no recorded originals."""
+    names = [f"serving-{r}" for r in settings.topology.region_names]
+    states = {name: state for name, state, _ in controller.status(settings)}
+    for name in names:
+        if states.get(name) != "RUNNING":
+            controller.start_service(settings, name)
+    backend_for(settings.topology).set_weights(original_weights(settings))
+    store = StateStore()
+    for region in settings.topology.region_names:
+        store.forget_original(region)
+
+
+def arm(client: AirflowClient, settings: WorldSettings, recovery_conf: dict | None = None, timeout=180) -> None:
+    """Unpause the failover DAG and wait until its health watcher reports every region healthy.
+    (The watcher starts when the dag-processor next parses the DAG file after the unpause.)"""
+    client.set_variable("region_recovery_conf", recovery_conf or {})
+    since = time.time()
+    client.unpause(FAILOVER_DAG)
+
+    def watching():
+        health = StateStore().load_health()
+        return all(
+            (h := health.get(r)) and h.state == HealthState.HEALTHY and (h.last_probe_at or 0) > since
+            for r in settings.topology.region_names
+        )
+
+    wait_for("health watcher running with every region healthy", watching, timeout, interval=1)
+
+
+def disarm(client: AirflowClient, timeout: float = 600) -> None:
+    """Pause the failover DAG and let the runs it started finish (recovery included)."""
+    client.pause(FAILOVER_DAG)
+    for dag_id in (FAILOVER_DAG, RECOVERY_DAG):
+        wait_for(
+            f"{dag_id} runs to finish",
+            lambda d=dag_id: not [r for r in client.runs(d, limit=20) if r["state"] in ("queued", "running")],
+            timeout,
+            interval=2,
+        )
+
+
+def take_down(settings: WorldSettings, *regions: str) -> float:
+    """Stop the regions' serving processes at once; the time it happened (epoch seconds)."""
+    at = time.time()
+    controller.stop_service(settings, *(f"serving-{r}" for r in regions))
+    return at
+
+
+def time_to_drain(settings: WorldSettings, region: str, since: float, timeout: float = 120) -> dict[str, float]:
+    """Seconds from ``since`` until the region's weight is 0, and until DNS stops answering it."""
+    backend = backend_for(settings.topology)
+    wait_for(f"{region} weight 0", lambda: backend.get_weights()[region] == 0, timeout, interval=0.2)
+    drained = time.time() - since
+    wait_for(f"DNS without {region}", lambda: not backend.serves(region), timeout, interval=0.2)
+    return {"weight_zero_s": round(drained, 2), "dns_gone_s": round(time.time() - since, 2)}
