@@ -80,7 +80,8 @@ def region_failover():
         return [{**r, "conf": {**overrides, **r["conf"]}} for r in recovery_requests(result, run_id)]
 
     requests = recovery_requests(drain.output)
-    [scale_survivors(drain.output), verify_dns(drain.output), alert_ops(drain.output)] >> requests
+    scale_survivors(drain.output)  # a failure alerts (callback) but doesn't hold recovery back
+    [verify_dns(drain.output), alert_ops(drain.output)] >> requests
     TriggerDagRunOperator.partial(task_id="start_recovery", trigger_dag_id="region_recovery").expand_kwargs(requests)
 
 

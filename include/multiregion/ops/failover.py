@@ -72,7 +72,11 @@ def scale_survivors(result: dict[str, Any]) -> list[dict[str, Any]]:
     if not result["drained"]:
         return []
     old, new = result["drained"][0]["old"], result["drained"][-1]["new"]
-    return ensure_capacity(load_topology(), old, new)
+    done = ensure_capacity(load_topology(), old, new)
+    failed = [d for d in done if "error" in d]
+    if failed:
+        raise RuntimeError(f"survivors not scaled (traffic was drained anyway): {failed}")
+    return done
 
 
 def verify_drained(regions: list[str], timeout_s: float = 60.0, interval_s: float = 1.0) -> dict[str, float]:

@@ -94,18 +94,18 @@ class StateStore:
     # --- traffic ------------------------------------------------------------------------------
     def change_traffic(self, region: str, action: str, reason: str, run_id: str | None, apply) -> dict[str, Any]:
         """Serialized traffic change: ``apply(cur_weights) -> (old, new)`` runs under the lock, and
-        the change is audited in the same transaction. Originals are recorded once (first drain)."""
+        the change is audited in the same transaction. A drained region's weight before its first
+        drain is recorded once (a regression during its restoration keeps that first record)."""
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_TRAFFIC_LOCK,))
             old, new = apply()
             if old != new:
-                if action == "drain":
-                    for name, weight in old.items():
-                        cur.execute(
-                            "INSERT INTO traffic_original (region, weight, run_id) VALUES (%s, %s, %s) "
-                            "ON CONFLICT (region) DO NOTHING",
-                            (name, weight, run_id),
-                        )
+                if action == "drain":  # the drained region's weight before its first drain
+                    cur.execute(
+                        "INSERT INTO traffic_original (region, weight, run_id) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (region) DO NOTHING",
+                        (region, old[region], run_id),
+                    )
                 cur.execute(
                     "INSERT INTO traffic_audit (region, action, old_weights, new_weights, reason, run_id) "
                     "VALUES (%s, %s, %s, %s, %s, %s)",
