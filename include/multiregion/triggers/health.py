@@ -16,7 +16,6 @@ from dataclasses import asdict
 from typing import Any
 
 import httpx
-from airflow.providers.postgres.hooks.postgres import PostgresHook  # noqa: F401 - loaded once, not in run()
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
