@@ -57,7 +57,7 @@ DEFAULT_ARGS = {
     },
 )
 def region_recovery():
-    @task(retries=0)
+    @task
     def prepare(params=None) -> dict:
         from multiregion.ops.failfast import fail_fast_on_bad_input
         from multiregion.ops.recovery import prepare
