@@ -54,6 +54,7 @@ def main() -> int:
 
     day = _replicate_datasets(client, settings)
     _replicate_model(client, settings)
+    _failover_drill(client, settings)
 
     _step("Where to look")
     dns_port = getattr(topo.traffic.backend, "nameserver", ":").rsplit(":", 1)[-1]
@@ -66,7 +67,9 @@ def main() -> int:
                  {topo.monitoring.prometheus_url}/graph?g0.expr=multiregion_replication_lag_seconds
                  {topo.monitoring.prometheus_url}/graph?g0.expr=multiregion_smoke_ok
   Models         {settings.airflow_url}/dags/replicate_model   registries: {topo.primary.registry.uri} ...
-  Alerts         {topo.monitoring.alertmanager_url}
+  Failover       {settings.airflow_url}/dags/region_failover  and  /dags/region_recovery
+                 (left paused = disarmed after the drill; unpause region_failover to arm it)
+  Alerts         {topo.monitoring.alertmanager_url}   (RegionDown, RegionRestored, ...)
   Global DNS     dig @127.0.0.1 -p {dns_port} {topo.traffic.record}
   Logs           {settings.logs_dir}
   Stop           scripts/world.sh down""")
@@ -93,6 +96,41 @@ def _replicate_model(client: AirflowClient, settings) -> None:
     for region in topo.regions:
         health = httpx.get(f"{region.serving.endpoints[0]}/health", timeout=5).json()
         print(f"    {region.name:11} serving {health['model']}@{health['alias']} v{health['version']}")
+
+
+def _failover_drill(client: AirflowClient, settings) -> None:
+    """Arm the failover, kill the primary region's serving, watch traffic leave and come back."""
+    from multiregion.monitoring.alertmanager import active_alerts
+    from multiregion.traffic.base import backend_for
+    from multiregion.world import drills
+
+    topo = settings.topology
+    region = topo.primary.name
+    backend = backend_for(topo)
+    _step(f"Failover drill: arm region_failover, kill {region}'s serving, watch DNS and the recovery")
+    drills.reset(settings)
+    drills.arm(client, settings, {"hold_s": 10, "step_hold_s": 10})
+    print(f"  armed; weights {backend.get_weights()}; DNS answers {sorted(backend.resolve())}")
+    at = drills.take_down(settings, region)
+    print(f"  stopped serving-{region}")
+    took = drills.time_to_drain(settings, region, at)
+    print(f"  drained after {took['weight_zero_s']}s, gone from DNS after {took['dns_gone_s']}s: "
+          f"weights {backend.get_weights()}, DNS answers {sorted(backend.resolve())}")  # fmt: skip
+    url = topo.monitoring.alertmanager_url
+    drills.wait_for("RegionDown alert", lambda: active_alerts(url, "RegionDown"), 60)
+    print(f"  Alertmanager: RegionDown {region} ({url}/#/alerts)")
+    original = drills.original_weights(settings)[region]
+
+    def next_weight(previous: int) -> list[int]:
+        weight = backend.get_weights()[region]
+        return [weight] if weight != previous else []
+
+    weight = 0
+    while weight != original:  # recovery: rollout restart, hold, resync, then 10/25/50/100 % steps
+        (weight,) = drills.wait_for("the next restoration step", lambda w=weight: next_weight(w), 900, interval=1)
+        print(f"  t+{time.time() - at:5.1f}s  {region} weight {weight}")
+    drills.disarm(client)
+    print(f"  restored in {time.time() - at:.0f}s from the kill; failover disarmed again (unpause to arm)")
 
 
 def _replicate_datasets(client: AirflowClient, settings) -> str:
