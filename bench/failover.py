@@ -51,6 +51,8 @@ def one_run(client, settings, region: str, index: int) -> dict:
     at = drills.take_down(settings, region)
     row = {"run": index, **drills.time_to_drain(settings, region, at)}
     drills.wait_for("restored", lambda: backend.get_weights() == original, 1800, interval=0.5)
+    # ... and its recovery run finished (the last step's hold passed, RegionRestored sent)
+    drills.wait_for("recovery finished", lambda: not drills.active_runs(client, drills.RECOVERY_DAG), 600)
     row["recovered_s"] = round(time.time() - at, 2)
     steps = [
         a["at"].timestamp()

@@ -22,7 +22,7 @@ class Endpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):
                 endpoint.hits += 1
                 failing = endpoint.fail_next > 0
                 endpoint.fail_next -= failing

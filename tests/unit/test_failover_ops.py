@@ -32,6 +32,9 @@ def test_recovery_requests_one_per_drained_region_with_stable_run_ids():
         for r in requests
     )
     assert recovery_requests({"drained": [], "refused": [{"region": "x"}]}, run_id) == []
+    # a region left at 0 by a rolled-back restoration gets a recovery too
+    stalled = recovery_requests({"drained": [], "refused": [], "stalled": ["ap-south-1"]}, run_id)
+    assert [r["conf"] for r in stalled] == [{"region": "ap-south-1"}]
 
 
 @pytest.mark.world

@@ -58,7 +58,13 @@ def drain_unhealthy(run_id: str, trigger_events: list[dict] | None = None) -> di
             drained.append(entry)
         elif decision.action in (Action.REFUSE_ALL_UNHEALTHY, Action.REFUSE_LAST_HEALTHY):
             refused.append(entry)
-    return {"drained": drained, "refused": refused, "weights": backend.get_weights()}
+    # Unhealthy regions already at 0 that were drained earlier and never restored (e.g. a restoration
+    # rolled back just before this run looked): recovery is started for them too.
+    weights, recorded = backend.get_weights(), store.original_weights()
+    done = {e["region"] for e in drained}
+    stalled = [r for r, state in health.items() if state == HealthState.UNHEALTHY and weights[r] == 0 and r in recorded]
+    stalled = [r for r in stalled if r not in done]
+    return {"drained": drained, "refused": refused, "stalled": stalled, "weights": weights}
 
 
 def scale_survivors(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -124,9 +130,8 @@ def alert_ops(result: dict[str, Any], run_id: str) -> list[str]:
 
 
 def recovery_requests(result: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
-    """One recovery run per drained region (run id derived from this run: re-runs don't duplicate)."""
+    """One recovery run per region drained now or left drained (run id derived from this run:
+    re-runs don't duplicate)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)[-150:]
-    return [
-        {"trigger_run_id": f"recover__{e['region']}__{safe}", "conf": {"region": e["region"]}}
-        for e in result["drained"]
-    ]
+    regions = [e["region"] for e in result["drained"]] + result.get("stalled", [])
+    return [{"trigger_run_id": f"recover__{r}__{safe}", "conf": {"region": r}} for r in regions]

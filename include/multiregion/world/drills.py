@@ -63,7 +63,7 @@ def arm(client: AirflowClient, settings: WorldSettings, recovery_conf: dict | No
     wait_for("health watcher running with every region healthy", watching, timeout, interval=1)
 
 
-def _active(client: AirflowClient, dag_id: str) -> list[dict]:
+def active_runs(client: AirflowClient, dag_id: str) -> list[dict]:
     return [r for r in client.runs(dag_id, limit=20) if r["state"] in ("queued", "running")]
 
 
@@ -72,9 +72,9 @@ def disarm(client: AirflowClient, timeout: float = 600) -> None:
     DAG. Runs of a paused DAG don't progress, so a run created in between is let finish first."""
     for _ in range(5):
         for dag_id in (FAILOVER_DAG, RECOVERY_DAG):
-            wait_for(f"{dag_id} runs to finish", lambda d=dag_id: not _active(client, d), timeout, interval=2)
+            wait_for(f"{dag_id} runs to finish", lambda d=dag_id: not active_runs(client, d), timeout, interval=2)
         client.pause(FAILOVER_DAG)
-        if not _active(client, FAILOVER_DAG):
+        if not active_runs(client, FAILOVER_DAG):
             return
         client.unpause(FAILOVER_DAG)
     raise RuntimeError(f"{FAILOVER_DAG} keeps starting runs: is a region still unhealthy?")
