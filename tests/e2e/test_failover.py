@@ -127,3 +127,23 @@ def test_all_regions_down_changes_nothing_and_alerts(world, armed):
         drills.wait_for(f"FailoverRefused for {region}", lambda r=region: _alerts(world, FAILOVER_REFUSED, r, at), 60)
     assert backend.get_weights() == original
     assert not [a for a in _audit_since(started) if a["action"] == "drain"]
+
+
+def test_a_region_flapping_faster_than_the_thresholds_changes_nothing(world, armed, airflow_client):
+    arm, started = armed
+    original = drills.original_weights(world)
+    arm(FAST)
+    since = _iso(time.time())
+
+    # frozen 1.5 s of every 4: each time unreachable, never for 3 probes in a row
+    assert drills.flap(world, "eu-west-1", cycles=6, down_s=1.5, up_s=2.5) == 6
+    flapped = time.time()
+    drills.wait_for(  # the watcher has judged probes after the last freeze (it persists every 10 s)
+        "a health record after the flapping",
+        lambda: (StateStore().load_health()["eu-west-1"].last_probe_at or 0) > flapped,
+        60,
+    )
+    assert backend_for(world.topology).get_weights() == original
+    assert not [r for r in airflow_client.runs(drills.FAILOVER_DAG, limit=20) if r["run_after"] >= since]
+    assert not _audit_since(started)
+    assert StateStore().load_health()["eu-west-1"].state.value == "healthy"

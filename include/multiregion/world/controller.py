@@ -349,3 +349,11 @@ def start_service(settings: WorldSettings, name: str) -> None:
         raise WorldError(f"unknown service {name!r}; known: {', '.join(services)}")
     _ctl(settings, "start", name)
     _wait_ready(settings, [services[name]])
+
+
+def service_pid(settings: WorldSettings, name: str) -> int:
+    """The PID of a running service's main process."""
+    out = _ctl(settings, "pid", name, check=False).strip()
+    if not out.isdigit() or out == "0":
+        raise WorldError(f"{name} is not running ({out or 'no pid'})")
+    return int(out)

@@ -3,6 +3,7 @@ traffic move. Shared by the end-to-end tests, the failover benchmark and the dem
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -94,3 +95,26 @@ def time_to_drain(settings: WorldSettings, region: str, since: float, timeout: f
     drained = time.time() - since
     wait_for(f"DNS without {region}", lambda: not backend.serves(region), timeout, interval=0.2)
     return {"weight_zero_s": round(drained, 2), "dns_gone_s": round(time.time() - since, 2)}
+
+
+def flap(settings: WorldSettings, region: str, cycles: int, down_s: float, up_s: float) -> int:
+    """Freeze the region's serving process (SIGSTOP: connections hang, probes time out) for
+    ``down_s``, let it run ``up_s``, ``cycles`` times: a region flapping. Probes seen failing."""
+    import signal
+
+    import httpx
+
+    pid = controller.service_pid(settings, f"serving-{region}")
+    url = f"{settings.topology.region(region).serving.endpoints[0]}/health"
+    failed = 0
+    for _ in range(cycles):
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            httpx.get(url, timeout=min(0.5, down_s / 2))
+        except httpx.TimeoutException:
+            failed += 1  # what the health watcher sees too
+        finally:
+            time.sleep(max(0.0, down_s - 0.5))
+            os.kill(pid, signal.SIGCONT)
+        time.sleep(up_s)
+    return failed
