@@ -57,13 +57,19 @@ DEFAULT_ARGS = {
     },
 )
 def region_recovery():
-    @task
+    @task.short_circuit
     def prepare(params=None) -> dict:
+        """Validate; read the restoration target. A region with traffic and no recorded drain
+        needs nothing: the rest of the run is skipped."""
         from multiregion.ops.failfast import fail_fast_on_bad_input
         from multiregion.ops.recovery import prepare
 
         with fail_fast_on_bad_input():
-            return prepare(params["region"])
+            info = prepare(params["region"])
+        if not info["needed"]:
+            print(f"{info['region']} has weight {info['current_weight']} and no recorded drain: nothing to recover")
+            return False
+        return info
 
     @task
     def restart(info: dict, params=None) -> str:

@@ -23,11 +23,16 @@ def prepare(region: str) -> dict[str, Any]:
         raise BadInputError("param 'region' is required")
     (reg,) = select_regions([region])
     topology = load_topology()
-    original = StateStore().original_weights().get(region)
+    recorded = StateStore().original_weights()
+    original = recorded.get(region)
     current = backend_for(topology).get_weights()[region]
     if original is None:  # drained by hand, or the record was cleared: the topology's weight
         original = reg.traffic.weight
+    # Nothing to do for a region that has traffic and no record of a drain (already restored, e.g.
+    # by the recovery run queued before this one): recovering it again would cut its traffic.
+    needed = region in recorded or current == 0
     return {
+        "needed": needed,
         "region": region,
         "endpoint": reg.serving.endpoints[0],
         "original_weight": original,
@@ -71,13 +76,20 @@ def resync_requests(region: str, run_id: str) -> list[dict[str, Any]]:
     (reg,) = select_regions([region])
     topology = load_topology()
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)[-120:]
-    requests = [
-        {
-            "trigger_dag_id": "replicate_model",
-            "trigger_run_id": f"resync__{region}__{safe}__model",
-            "conf": {"model": reg.serving.model, "alias": reg.serving.alias, "promote_alias": reg.serving.alias},
-        }
-    ]
+    from multiregion.registry.mlflow_registry import RegionRegistry
+
+    requests = []
+    model, alias = reg.serving.model, reg.serving.alias
+    if RegionRegistry(topology.primary).alias_version(model, alias) is None:
+        log.info("%s@%s is not in the primary registry: no model to resync", model, alias)
+    else:
+        requests.append(
+            {
+                "trigger_dag_id": "replicate_model",
+                "trigger_run_id": f"resync__{region}__{safe}__model",
+                "conf": {"model": model, "alias": alias, "promote_alias": alias},
+            }
+        )
     for dataset in load_catalog(topology).datasets:
         if region not in dataset.replicate_to:
             continue

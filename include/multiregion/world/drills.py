@@ -34,13 +34,26 @@ def original_weights(settings: WorldSettings) -> dict[str, int]:
     return {r.name: r.traffic.weight for r in settings.topology.regions}
 
 
-def reset(settings: WorldSettings) -> None:
-    """Every serving process up, the topology's weights in DNS, no recorded originals."""
-    names = [f"serving-{r}" for r in settings.topology.region_names]
+def start_serving(settings: WorldSettings) -> None:
+    """Every region's serving process up (those a drill stopped)."""
     states = {name: state for name, state, _ in controller.status(settings)}
-    for name in names:
+    for name in (f"serving-{r}" for r in settings.topology.region_names):
         if states.get(name) != "RUNNING":
             controller.start_service(settings, name)
+
+
+def all_healthy(settings: WorldSettings, since: float = 0.0) -> bool:
+    """The health watcher has judged every region healthy (on a probe after ``since``)."""
+    health = StateStore().load_health()
+    return all(
+        (h := health.get(r)) is not None and h.state == HealthState.HEALTHY and (h.last_probe_at or 0) > since
+        for r in settings.topology.region_names
+    )
+
+
+def reset(settings: WorldSettings) -> None:
+    """Every serving process up, the topology's weights in DNS, no recorded originals."""
+    start_serving(settings)
     backend_for(settings.topology).set_weights(original_weights(settings))
     store = StateStore()
     for region in settings.topology.region_names:
@@ -54,14 +67,7 @@ def arm(client: AirflowClient, settings: WorldSettings, recovery_conf: dict | No
     since = time.time()
     client.unpause(FAILOVER_DAG)
 
-    def watching():
-        health = StateStore().load_health()
-        return all(
-            (h := health.get(r)) and h.state == HealthState.HEALTHY and (h.last_probe_at or 0) > since
-            for r in settings.topology.region_names
-        )
-
-    wait_for("health watcher running with every region healthy", watching, timeout, interval=1)
+    wait_for("health watcher running with every region healthy", lambda: all_healthy(settings, since), timeout, 1)
 
 
 def active_runs(client: AirflowClient, dag_id: str) -> list[dict]:
