@@ -38,7 +38,8 @@ def armed(world, airflow_client):
     try:  # still armed: the regions come back, the recoveries the test started finish, then disarm
         drills.start_serving(world)
         if airflow_client.get_dag(drills.FAILOVER_DAG)["is_paused"] is False:
-            drills.wait_for("every region healthy", lambda: drills.all_healthy(world, time.time()), 120, 1)
+            back = time.time()
+            drills.wait_for("every region healthy", lambda: drills.all_healthy(world, back), 120, 1)
         drills.disarm(airflow_client)
     finally:
         drills.reset(world)

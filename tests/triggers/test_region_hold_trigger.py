@@ -12,6 +12,7 @@ from multiregion.monitoring.prometheus import PrometheusError, parse_scalar
 from multiregion.triggers.hold import RegionHoldTrigger
 
 POLICY = {"failure_threshold": 2, "success_threshold": 2, "probe_timeout_s": 1.0}
+NOW = {"min_fire_s": 0.0}  # no start-up delay (it protects deferred tasks in a running Airflow)
 
 
 class Endpoint:
@@ -59,18 +60,18 @@ def _first_event(trigger: RegionHoldTrigger, during=None) -> dict:
 
 
 def test_await_healthy_fires_after_the_hold(endpoint):
-    event = _first_event(RegionHoldTrigger("r", endpoint.url, "await_healthy", 0.5, 0.1, POLICY, timeout_s=10))
+    event = _first_event(RegionHoldTrigger("r", endpoint.url, "await_healthy", 0.5, 0.1, POLICY, timeout_s=10, **NOW))
     assert event["status"] == "healthy" and event["state"] == "healthy" and event["held_s"] >= 0.5
 
 
 def test_await_healthy_times_out_on_a_dead_region(endpoint):
     endpoint.status = 503
-    event = _first_event(RegionHoldTrigger("r", endpoint.url, "await_healthy", 0.5, 0.1, POLICY, timeout_s=1))
+    event = _first_event(RegionHoldTrigger("r", endpoint.url, "await_healthy", 0.5, 0.1, POLICY, timeout_s=1, **NOW))
     assert event["status"] == "timeout" and event["reason"] == "HTTP 503"
 
 
 def test_gate_passes_a_healthy_step(endpoint):
-    event = _first_event(RegionHoldTrigger("r", endpoint.url, "gate", 0.6, 0.1, POLICY))
+    event = _first_event(RegionHoldTrigger("r", endpoint.url, "gate", 0.6, 0.1, POLICY, **NOW))
     assert event["status"] == "ok" and endpoint.hits >= 3
 
 
@@ -78,7 +79,7 @@ def test_gate_reports_a_regression_during_the_hold(endpoint):
     def fail():
         endpoint.status = 500
 
-    event = _first_event(RegionHoldTrigger("r", endpoint.url, "gate", 30, 0.1, POLICY), during=(0.3, fail))
+    event = _first_event(RegionHoldTrigger("r", endpoint.url, "gate", 30, 0.1, POLICY, **NOW), during=(0.3, fail))
     assert event["status"] == "regression" and event["reason"] == "HTTP 500" and event["held_s"] < 30
 
 
@@ -88,8 +89,15 @@ def test_gate_tolerates_a_single_failed_probe(endpoint):
     def blip():
         endpoint.fail_next = 1
 
-    event = _first_event(RegionHoldTrigger("r", endpoint.url, "gate", 1.0, 0.1, POLICY), during=(0.3, blip))
+    event = _first_event(RegionHoldTrigger("r", endpoint.url, "gate", 1.0, 0.1, POLICY, **NOW), during=(0.3, blip))
     assert event["status"] == "ok" and endpoint.fail_next == 0  # the bad probe happened
+
+
+def test_no_event_before_the_minimum_age(endpoint):
+    """An immediate verdict would race Airflow's own bookkeeping of the deferral (see MIN_FIRE_S)."""
+    endpoint.status = 500
+    event = _first_event(RegionHoldTrigger("r", endpoint.url, "gate", 1, 0.1, POLICY, min_fire_s=1.5))
+    assert event["status"] == "regression" and event["held_s"] >= 1.5
 
 
 def test_serialize_round_trip_and_bad_mode():
@@ -97,6 +105,7 @@ def test_serialize_round_trip_and_bad_mode():
     path, kwargs = trigger.serialize()
     assert path == "multiregion.triggers.hold.RegionHoldTrigger"
     assert RegionHoldTrigger(**kwargs).serialize() == (path, kwargs)
+    assert kwargs["min_fire_s"] == 8.0
     with pytest.raises(ValueError, match="mode must be one of"):
         RegionHoldTrigger("r", "http://x:1", "wait", 1)
 

@@ -23,6 +23,11 @@ from multiregion.monitoring.prometheus import PrometheusError, error_rate
 from multiregion.triggers.health import probe_endpoint
 
 MODES = ("await_healthy", "gate")
+# No event sooner than this after the trigger starts. Airflow 3.3's LocalExecutor reports the
+# deferring workload as finished a few seconds after the deferral; if the trigger fires before that,
+# the resumed task is already queued and the scheduler fails it ("task state changed externally").
+# Traffic safety doesn't wait for it: the failover DAG drains a regressed region on its own.
+MIN_FIRE_S = 8.0
 
 
 class RegionHoldTrigger(BaseTrigger):
@@ -37,13 +42,14 @@ class RegionHoldTrigger(BaseTrigger):
         timeout_s: float | None = None,
         prometheus_url: str | None = None,
         max_error_rate: float | None = None,
+        min_fire_s: float = MIN_FIRE_S,
     ) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.region, self.endpoint, self.mode, self.hold_s = region, endpoint, mode, hold_s
         self.interval, self.policy, self.timeout_s = interval, policy or {}, timeout_s
-        self.prometheus_url, self.max_error_rate = prometheus_url, max_error_rate
+        self.prometheus_url, self.max_error_rate, self.min_fire_s = prometheus_url, max_error_rate, min_fire_s
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -58,6 +64,7 @@ class RegionHoldTrigger(BaseTrigger):
                 "timeout_s": self.timeout_s,
                 "prometheus_url": self.prometheus_url,
                 "max_error_rate": self.max_error_rate,
+                "min_fire_s": self.min_fire_s,
             },
         )
 
@@ -71,7 +78,9 @@ class RegionHoldTrigger(BaseTrigger):
                 health = evaluate(health, await probe_endpoint(client, self.region, self.endpoint), policy)
                 held = time.monotonic() - started
                 base = {"region": self.region, "state": health.state.value, "held_s": round(held, 1)}
-                if self.mode == "await_healthy":
+                if held < self.min_fire_s:
+                    pass  # judged once old enough; the probes keep folding into the health meanwhile
+                elif self.mode == "await_healthy":
                     if healthy_for(health, time.time()) >= self.hold_s:
                         yield TriggerEvent({**base, "status": "healthy"})
                         return
@@ -85,7 +94,7 @@ class RegionHoldTrigger(BaseTrigger):
                     if verdict != StepVerdict.HOLD:
                         yield TriggerEvent({**base, "status": "ok", "error_rate": rate})
                         return
-                if self.timeout_s is not None and held > self.timeout_s:
+                if self.timeout_s is not None and held > max(self.timeout_s, self.min_fire_s):
                     yield TriggerEvent({**base, "status": "timeout", "reason": health.last_reason})
                     return
                 await asyncio.sleep(self.interval)
