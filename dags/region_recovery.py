@@ -19,6 +19,8 @@ One recovery at a time (`max_active_runs=1`): traffic changes are serialized any
 
 from __future__ import annotations
 
+import logging
+
 import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, task
@@ -67,7 +69,9 @@ def region_recovery():
         with fail_fast_on_bad_input():
             info = prepare(params["region"])
         if not info["needed"]:
-            print(f"{info['region']} has weight {info['current_weight']} and no recorded drain: nothing to recover")
+            logging.getLogger(__name__).info(
+                "%s has weight %s and no recorded drain: nothing to recover", info["region"], info["current_weight"]
+            )
             return False
         return info
 

@@ -96,7 +96,9 @@ def resync_requests(region: str, run_id: str) -> list[dict[str, Any]]:
         source = _published_versions(region_store(topology.region(dataset.source.region)), dataset.name)
         missed = missed_partitions(source, _published_versions(region_store(reg), dataset.name))
         if len(missed) > MAX_RESYNC_PARTITIONS:
-            log.warning("%s: %d partitions behind; resyncing the newest %d", dataset.name, len(missed), 31)
+            log.warning(
+                "%s: %d partitions behind; resyncing the newest %d", dataset.name, len(missed), MAX_RESYNC_PARTITIONS
+            )
             missed = missed[-MAX_RESYNC_PARTITIONS:]
         log.info("%s in %s: missed %s", dataset.name, region, missed or "nothing")
         if missed:

@@ -104,5 +104,6 @@ class RegionHoldTrigger(BaseTrigger):
             return None
         try:
             return await error_rate(client, self.prometheus_url, self.region)
-        except PrometheusError:
-            return None  # the gate is health first; a missing metrics backend must not block a restore
+        except PrometheusError as exc:  # the gate is health first: no metrics must not block a restore
+            self.log.warning("error rate of %s unknown, gating on health only: %s", self.region, exc)
+            return None
