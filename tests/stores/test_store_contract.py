@@ -140,6 +140,10 @@ def test_list_paginates_with_sizes_and_checksums(object_store):
 
     plain = {i.key: i for i in object_store.list("many/")}
     assert {k: i.size for k, i in plain.items()} == {k: len(v) for k, v in payloads.items()}
+    # listed times are zone-aware and the same instant as a HEAD's (S3 parses them its own way)
+    head = object_store.head("many/00.bin")
+    assert plain["many/00.bin"].last_modified.tzinfo is not None
+    assert abs((plain["many/00.bin"].last_modified - head.last_modified).total_seconds()) < 1
 
     shallow = [i.key for i in object_store.list("many/", recursive=False)]
     assert shallow == sorted(k for k in payloads if "/sub/" not in k)

@@ -10,10 +10,12 @@ afterwards by an in-place metadata copy pinned to the uploaded ETag.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -49,7 +51,14 @@ class S3Store(ObjectStore):
     def _client(self) -> Any:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        return S3Hook(aws_conn_id=self.conn_id).get_conn()
+        client = S3Hook(aws_conn_id=self.conn_id).get_conn()
+        # botocore parses every listed key's LastModified with dateutil (~0.2 ms each: 2 s of a
+        # 10,000-object listing). The parser factory is the hook's own session's, so this affects
+        # only this client; without that attribute (another botocore) listings are just slower.
+        factory = getattr(getattr(client, "_endpoint", None), "_response_parser_factory", None)
+        if factory is not None:
+            factory.set_parser_defaults(timestamp_parser=_parse_timestamp)
+        return client
 
     # ----------------------------------------------------------------- reads
     def _head(self, name: str) -> ObjectInfo:
@@ -349,6 +358,18 @@ def _is_kms(response: dict[str, Any]) -> bool:
     return str(response.get("ServerSideEncryption", "")).startswith("aws:kms") or bool(
         response.get("SSECustomerAlgorithm")
     )
+
+
+def _parse_timestamp(value: Any) -> datetime:
+    """ISO 8601 with a zone (what S3 returns) natively; anything else the way botocore does."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                return parsed
+    from botocore.utils import parse_timestamp
+
+    return parse_timestamp(value)
 
 
 def _md5_from_etag(etag: str | None, response: dict[str, Any]) -> str | None:
