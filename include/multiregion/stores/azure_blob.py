@@ -133,8 +133,8 @@ class AzureBlobStore(ObjectStore):
 
     def _put_small(
         self, name: str, data: bytes, *, metadata: dict[str, str], content_type: str, digests: Digests
-    ) -> None:
-        self._call(
+    ) -> ObjectInfo:
+        response = self._call(
             self._blob(name).upload_blob,
             data,
             length=len(data),
@@ -145,6 +145,16 @@ class AzureBlobStore(ObjectStore):
             metadata=metadata,
             content_settings=self._settings(content_type, digests.md5),
             max_concurrency=1,
+        )
+        stored_md5 = response.get("content_md5")  # the service's MD5 of the bytes it stored
+        return self._info(
+            name,
+            metadata=metadata,
+            size=len(data),
+            etag=response.get("etag"),
+            md5=bytes(stored_md5).hex() if stored_md5 else None,
+            last_modified=response.get("last_modified"),
+            content_type=content_type,
         )
 
     def _put_large(

@@ -139,12 +139,13 @@ class GCSStore(ObjectStore):
     # ----------------------------------------------------------------- writes
     def _put_small(
         self, name: str, data: bytes, *, metadata: dict[str, str], content_type: str, digests: Digests
-    ) -> None:
+    ) -> ObjectInfo:
         blob = self._bucket.blob(name)
         blob.metadata = metadata
         blob.md5_hash = base64.b64encode(digests.md5).decode()  # sent with the object: GCS rejects a mismatch
         # checksum=None: the library would otherwise hash the data again (and replace md5_hash with that).
         self._call(blob.upload_from_string, data, content_type=content_type, checksum=None, retry=self._retry)
+        return self._blob_info(name, blob)  # the library set the blob's fields from the response
 
     def _put_large(
         self,

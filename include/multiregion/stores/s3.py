@@ -135,7 +135,7 @@ class S3Store(ObjectStore):
     # ----------------------------------------------------------------- writes
     def _put_small(
         self, name: str, data: bytes, *, metadata: dict[str, str], content_type: str, digests: Digests
-    ) -> None:
+    ) -> None:  # PutObject's response lacks size and time: the HEAD after it stays
         self._call(
             self._client.put_object,
             Bucket=self.bucket,
