@@ -83,12 +83,19 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> dict:
         rss, out, err = (Path(tmp) / name for name in ("rss", "out", "err"))
         with out.open("wb") as stdout, err.open("wb") as stderr:
             start = time.perf_counter()
-            proc = subprocess.run([GNU_TIME, "-f", "%M", "-o", str(rss), *cmd], stdout=stdout, stderr=stderr, env=env)
+            timed = [GNU_TIME, "-f", "%M %U %S", "-o", str(rss), *cmd]
+            proc = subprocess.run(timed, stdout=stdout, stderr=stderr, env=env)
             seconds = time.perf_counter() - start
         if proc.returncode:
             raise BenchError(f"{shlex.join(cmd[:4])}... exited {proc.returncode}:\n{err.read_text()[-3000:]}")
-        peak = int(rss.read_text().split()[-1]) / 1024
-        return {"seconds": seconds, "peak_rss_mib": peak, "stdout": out.read_text(), "stderr": err.read_text()}
+        peak_kib, user, system = rss.read_text().split()[-3:]
+        return {
+            "seconds": seconds,
+            "peak_rss_mib": int(peak_kib) / 1024,
+            "cpu_s": float(user) + float(system),  # the client's own CPU: the servers share the 2 cores
+            "stdout": out.read_text(),
+            "stderr": err.read_text(),
+        }
 
 
 def code_digest(include: Path) -> str:
@@ -176,7 +183,7 @@ class Bench:
         found = re.findall(r"^Transferred:\s+(\d+) / \d+, ", result["stderr"], re.M)  # the last is the final
         if (int(found[-1]) if found else 0) != expect_files:
             raise BenchError(f"rclone copy {src} -> {dst}: transferred {found[-1:]} files, expected {expect_files}")
-        return {"seconds": result["seconds"], "peak_rss_mib": result["peak_rss_mib"], "flags": flags}
+        return {k: result[k] for k in ("seconds", "peak_rss_mib", "cpu_s")} | {"flags": flags}
 
     def check_control(self, prefix: str, rclone_dst: str) -> str:
         self.rclone("check", self.remote(SOURCE_REGION, prefix), rclone_dst, "--checkers=16")
@@ -197,7 +204,8 @@ class Bench:
         result = run_measured([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)], self.env)
         reported = json.loads(result["stdout"].strip().splitlines()[-1])
         startup = result["seconds"] - reported["in_process_s"]
-        return {**reported, "seconds": result["seconds"], "startup_s": startup, "peak_rss_mib": result["peak_rss_mib"]}
+        measured = {k: result[k] for k in ("seconds", "peak_rss_mib", "cpu_s")}
+        return {**reported, **measured, "startup_s": startup}
 
     def verify_ours(self, prefix: str, region: str, name: str) -> str:
         """Our replicas are content-addressed (key = sha256), so rclone check can't pair them by name:
@@ -341,6 +349,7 @@ def compare(runs: dict[str, list[dict]], nbytes: int) -> dict:
         "ours_task_s": _median([r["task_s"] for r in ours]),
         "ours_breakdown_s": {k: _median([r[k] for r in ours]) for k in ("plan_s", "replicate_s", "publish_s")},
         "peak_rss_mib": {tool: round(max(r["peak_rss_mib"] for r in rs), 1) for tool, rs in runs.items()},
+        "cpu_s": {tool: _median([r.get("cpu_s", float("nan")) for r in rs]) for tool, rs in runs.items()},
         "rclone_faster": faster,
     }
     row["time_ratio"] = {
@@ -435,6 +444,9 @@ def render(meta: dict, raw: dict, summary: dict) -> str:
     lines += ["", "Ours, in-process time by step (medians, s; plan = scan + source manifest):", ""]
     for key in ("a", "b"):
         lines += [f"- ({key}) {route}: {json.dumps(row['ours_breakdown_s'])}" for route, row in summary[key].items()]
+    lines += ["", "Client CPU (user + system s of the tool's own process, medians; the servers share the 2 cores):", ""]
+    for key in ("a", "b"):
+        lines += [f"- ({key}) {route}: {json.dumps(row['cpu_s'])}" for route, row in summary[key].items()]
     if summary["rss"]:
         lines += ["", "Peak RSS of ours copying a single object (MiB):", ""]
         lines += [f"- {route}: {json.dumps(r['peak_rss_mib'])}" for route, r in summary["rss"].items()]
