@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 
 import httpx
 
@@ -42,14 +43,18 @@ def train_and_register(model_name: str, registry_uri: str, extra_mib: int = 0, s
                 for _ in range(extra_mib):
                     fh.write(os.urandom(1 << 20))
             extra = {"extra_files": [path]}
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            registered_model_name=model_name,
-            input_example=features.head(5),
-            pip_requirements=["scikit-learn", "pandas"],  # skip ~5 s of requirement inference
-            **extra,
-        )
+        with warnings.catch_warnings():
+            # skops looks for each saved type in every loaded module, touching each of Airflow's
+            # deprecated-import shims: ~1,000 FutureWarnings that say nothing about this model.
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"skops(\.|$)")
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=model_name,
+                input_example=features.head(5),
+                pip_requirements=["scikit-learn", "pandas"],  # skip ~5 s of requirement inference
+                **extra,
+            )
     return str(info.registered_model_version)
 
 
