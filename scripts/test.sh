@@ -11,7 +11,7 @@ trap 'bash scripts/world.sh down >/dev/null 2>&1 || true' EXIT
 bash scripts/world.sh up
 echo "[test] world up after $(( $(date +%s) - started ))s"
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=15 "$@"
 rc=$?
 set -e
 # pytest exits 5 when no test ran: that is a failure here, never a silent pass.
