@@ -42,9 +42,10 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def one_run(client, settings, region: str, index: int) -> dict:
+    from localworld import drills
+
     from multiregion.state.postgres import StateStore
-    from multiregion.traffic.base import backend_for
-    from multiregion.world import drills
+    from multiregion.traffic.controller import backend_for
 
     backend = backend_for(settings.topology)
     original = drills.original_weights(settings)
@@ -72,11 +73,12 @@ def main() -> int:
     parser.add_argument("--fast", action="store_true", help="short holds, no resync (detection figures only)")
     args = parser.parse_args()
 
+    from localworld import drills
+    from localworld.secrets import load_or_create_secrets
+    from localworld.services import airflow_env
+    from localworld.settings import load_settings
+
     from multiregion.airflow_api import AirflowClient
-    from multiregion.world import drills
-    from multiregion.world.secrets import load_or_create_secrets
-    from multiregion.world.services import airflow_env
-    from multiregion.world.settings import load_settings
 
     settings = load_settings()
     secrets = load_or_create_secrets(settings.state_dir)

@@ -163,8 +163,8 @@ class Bench:
         import inspect
 
         from multiregion.ops import replicate_dataset as ops
-        from multiregion.ops.regions import region_store
         from multiregion.replication import scan
+        from multiregion.stores.registry import region_store
 
         transfers = inspect.signature(ops.replicate).parameters["parallel"].default
         checkers = inspect.signature(scan.scan_partition).parameters["parallel"].default
@@ -213,8 +213,8 @@ class Bench:
         md5s computed by rclone from the bytes of the source objects and of ours, joined through our
         published manifest (path -> sha256), must all agree, with no object missing or extra."""
         from multiregion.core import replica_layout as layout
-        from multiregion.ops.regions import region_store
         from multiregion.replication.publish import published_manifest
+        from multiregion.stores.registry import region_store
 
         manifest = published_manifest(region_store(self.topology.region(region)), name, "_all")
         if manifest is None:

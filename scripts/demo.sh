@@ -6,4 +6,4 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
 bash scripts/world.sh up
-exec .venv/bin/python -m multiregion.world.demo
+exec .venv/bin/python -m localworld.demo

@@ -17,15 +17,12 @@ import tempfile
 import time
 import warnings
 
-import httpx
-
 
 def train_and_register(model_name: str, registry_uri: str, extra_mib: int = 0, seed: int | None = None) -> str:
     import mlflow
     import mlflow.sklearn
+    from localworld.sample_data import churn_table
     from sklearn.linear_model import LogisticRegression
-
-    from multiregion.world.sample_data import churn_table
 
     seed = seed if seed is not None else int(time.time())
     frame = churn_table(2000, seed).to_pandas()
@@ -67,6 +64,7 @@ def main() -> int:
 
     from multiregion.client import replicate_model
     from multiregion.core.topology import load_topology
+    from multiregion.serving.health_client import get_health
 
     topology = load_topology()
     version = train_and_register(args.model, topology.primary.registry.uri, args.extra_mib)
@@ -79,7 +77,7 @@ def main() -> int:
     for region, regional_version in sorted((result.promoted or {}).get("versions", {}).items()):
         print(f"  {region:11} {args.model}@{args.alias_to} -> v{regional_version}")
     for region in topology.regions:
-        health = httpx.get(f"{region.serving.endpoints[0]}/health", timeout=5).json()
+        health = get_health(region.serving.endpoints[0])
         print(f"  {region.name:11} serving {health['model']} v{health['version']}")
     return 0
 

@@ -3,4 +3,4 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ -x "$ROOT/.venv/bin/python" ] || { echo "run scripts/setup.sh first" >&2; exit 1; }
-exec "$ROOT/.venv/bin/python" -m multiregion.world "$@"
+exec "$ROOT/.venv/bin/python" -m localworld "$@"

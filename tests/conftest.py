@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from multiregion.world.secrets import load_or_create_secrets
-from multiregion.world.services import airflow_env
-from multiregion.world.settings import load_settings
+from localworld.secrets import load_or_create_secrets
+from localworld.services import airflow_env
+from localworld.settings import load_settings
 
 SETTINGS = load_settings()
 SECRETS = load_or_create_secrets(SETTINGS.state_dir)
@@ -41,7 +40,7 @@ def world():
     A running world with a service down (another test may have stopped one on purpose) is
     brought back up but never stopped here: it belongs to whoever started it.
     """
-    from multiregion.world import controller
+    from localworld import controller
 
     rows = controller.status(SETTINGS)
     started_here = not rows

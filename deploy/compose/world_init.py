@@ -26,10 +26,10 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+from localworld.provision import ensure_bucket, seed_weighted_record
 
 from multiregion.core.topology import StoreKind, Topology, TopologyError, load_topology
 from multiregion.traffic.powerdns import PowerDnsClient, PowerDnsError
-from multiregion.world.provision import ensure_bucket, seed_weighted_record
 
 # Readiness probe per store kind: any HTTP answer below 500 means the server is up
 # (Azurite answers 403 to an unsigned listing, which is fine).

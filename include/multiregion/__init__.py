@@ -3,7 +3,7 @@
 Layout:
 - ``multiregion.core``: the pure domain (topology, planning, state machines). No Airflow, no cloud SDKs.
 - ``multiregion.stores``: one object-store interface over the Airflow provider hooks (S3, GCS, Azure Blob).
-- ``multiregion.world``: the local multi-cloud world (servers that stand in for the clouds).
+- ``localworld``: the local multi-cloud world (servers that stand in for the clouds).
 - ``multiregion.serving``: the per-region model-serving endpoint.
 """
 

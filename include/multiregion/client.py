@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from multiregion.airflow_api import AirflowApiError, AirflowClient
+from multiregion.core.naming import safe_name
 
 DAG_ID = "replicate_model"
 
@@ -41,8 +41,8 @@ def _default_client() -> AirflowClient:
     url = os.environ.get("MR_AIRFLOW_URL")
     password = os.environ.get("MR_AIRFLOW_PASSWORD")
     if not (url and password):  # the local world's own settings
-        from multiregion.world.secrets import load_or_create_secrets
-        from multiregion.world.settings import load_settings
+        from localworld.secrets import load_or_create_secrets
+        from localworld.settings import load_settings
 
         settings = load_settings()
         url = url or settings.airflow_url
@@ -53,7 +53,7 @@ def _default_client() -> AirflowClient:
 def run_id_for(model: str, version: str | None, alias: str | None, promote_alias: str) -> str:
     ref = f"v{version}" if version else f"alias-{alias}"
     raw = f"replicate-model__{model}__{ref}__to-{promote_alias}"
-    return re.sub(r"[^A-Za-z0-9_.~:+-]", "_", raw)
+    return safe_name(raw)
 
 
 def replicate_model(

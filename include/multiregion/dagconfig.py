@@ -12,12 +12,13 @@ def dataset_source_assets() -> dict:
 
     from multiregion.core.datasets import load_catalog
     from multiregion.core.topology import load_topology
+    from multiregion.stores.base import SCHEMES
 
     topology = load_topology()
     assets = {}
     for ds in load_catalog(topology).datasets:
         storage = topology.region(ds.source.region).storage
-        scheme = {"s3": "s3", "gcs": "gs", "azure_blob": "wasb"}[storage.kind.value]
+        scheme = SCHEMES[storage.kind.value]  # as the store names its URLs
         # The "x-" scheme skips Airflow's provider URI normalizers, whose first use costs ~1.3 s of
         # DAG parsing (it initializes the providers manager); the location stays readable.
         uri = f"x-{scheme}://{storage.bucket}/{ds.source.prefix}"

@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from localworld import drills
 
 from multiregion.monitoring.alertmanager import active_alerts
 from multiregion.ops.failover import FAILOVER_REFUSED, REGION_DOWN
 from multiregion.ops.recovery import RESTORED, ROLLED_BACK
 from multiregion.registry.mlflow_registry import RegionRegistry
 from multiregion.state.postgres import StateStore
-from multiregion.traffic.base import backend_for
-from multiregion.world import drills
+from multiregion.traffic.controller import backend_for
 
 pytestmark = [pytest.mark.world, pytest.mark.airflow]
 FAST = {"hold_s": 3, "step_hold_s": 3, "resync": False}

@@ -8,13 +8,13 @@ import uuid
 
 import httpx
 import pytest
+from localworld.sample_data import write_partition
 
 from multiregion.core import replica_layout as layout
 from multiregion.core.datasets import load_catalog
-from multiregion.ops.regions import region_store
 from multiregion.replication import publish as pub
 from multiregion.replication.reader import read_table
-from multiregion.world.sample_data import write_partition
+from multiregion.stores.registry import region_store
 
 pytestmark = [pytest.mark.world, pytest.mark.airflow]
 DAG_ID = "replicate_dataset"

@@ -7,11 +7,12 @@ import uuid
 
 import httpx
 import pytest
+from localworld import controller
 
 from multiregion import PROJECT_ROOT
 from multiregion.client import replicate_model
 from multiregion.registry.mlflow_registry import RegionRegistry
-from multiregion.world import controller
+from multiregion.serving.health_client import get_health
 
 pytestmark = [pytest.mark.world, pytest.mark.airflow]
 DAG_ID = "replicate_model"
@@ -62,7 +63,7 @@ def test_training_pipeline_replicates_and_every_region_serves_it(world, airflow_
     versions = result.promoted["versions"]
     assert set(versions) == set(world.topology.region_names)
     for region in world.topology.regions:  # serving followed the alias (promote waits for it)
-        health = httpx.get(f"{region.serving.endpoints[0]}/health", timeout=5).json()
+        health = get_health(region.serving.endpoints[0])
         assert health["version"] == versions[region.name], region.name
         rows = [{"tenure_months": 3.0, "monthly_spend": 80.0, "support_tickets": 4.0}]
         prediction = httpx.post(f"{region.serving.endpoints[0]}/predict", json={"instances": rows}, timeout=10).json()

@@ -15,13 +15,13 @@ import time
 
 import httpx
 import pytest
+from localworld.connections import build_connections, connection_env
+from localworld.secrets import load_or_create_secrets
+from localworld.settings import load_settings
 
 from multiregion import PROJECT_ROOT
 from multiregion.k8s import deployments
 from multiregion.k8s.deployments import ClusterUnavailable, DeploymentNotFound, RolloutTimeout
-from multiregion.world.connections import build_connections, connection_env
-from multiregion.world.secrets import load_or_create_secrets
-from multiregion.world.settings import load_settings
 
 READY_DELAY = 2.0
 
@@ -38,7 +38,7 @@ def kube(tmp_path_factory):
     marks = tmp_path_factory.mktemp("restarts")
     settings = dataclasses.replace(load_settings(), kube_port=_free_port())
     hook = f"{sys.executable} -c 'import pathlib,sys; pathlib.Path(sys.argv[1]).write_text(sys.argv[2])'"
-    argv = [sys.executable, "-m", "multiregion.world.kube_emulator", "--port", str(settings.kube_port)]
+    argv = [sys.executable, "-m", "localworld.kube_emulator", "--port", str(settings.kube_port)]
     argv += ["--ready-delay", str(READY_DELAY)]
     argv += ["--on-restart", f"*={hook} {marks}/{{cluster}} {{namespace}}/{{deployment}}"]
     for r in settings.topology.regions:

@@ -6,9 +6,9 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from localworld.kube_emulator import RESTARTED_AT, DeploymentSeed, KubeEmulator, seeds_from_topology
 
 from multiregion.core.topology import load_topology
-from multiregion.world.kube_emulator import RESTARTED_AT, DeploymentSeed, KubeEmulator, seeds_from_topology
 
 DEP = "/clusters/c1/apis/apps/v1/namespaces/ns/deployments/web"
 MERGE = {"Content-Type": "application/merge-patch+json"}

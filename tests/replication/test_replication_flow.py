@@ -15,15 +15,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from localworld.sample_data import parquet_bytes, write_partition
 
 from multiregion.core import replica_layout as layout
 from multiregion.core.errors import BadInputError
 from multiregion.ops import replicate_dataset as ops
-from multiregion.ops.regions import region_store
 from multiregion.replication import publish as pub
 from multiregion.replication.copy import CorruptObjectError
 from multiregion.replication.reader import NotPublishedError, read_table
-from multiregion.world.sample_data import parquet_bytes, write_partition
+from multiregion.stores.registry import region_store
 
 pytestmark = pytest.mark.world
 DAY1, DAY2 = "2031-01-01", "2031-01-02"
@@ -111,7 +111,7 @@ def test_replicates_partitions_everywhere_and_rerun_copies_nothing(world, datase
 
 
 def _table(seed):
-    from multiregion.world.sample_data import churn_table
+    from localworld.sample_data import churn_table
 
     return churn_table(500, seed)
 

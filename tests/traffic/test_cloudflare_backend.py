@@ -14,8 +14,9 @@ from cloudflare_fake import CloudflareFake
 from multiregion import PROJECT_ROOT
 from multiregion.core.topology import CloudflareBackend as CloudflareConfig
 from multiregion.core.topology import load_topology
-from multiregion.traffic.base import TrafficBackendError, backend_for
+from multiregion.traffic.base import TrafficBackendError
 from multiregion.traffic.cloudflare import CloudflareBackend
+from multiregion.traffic.controller import backend_for
 
 ACCOUNT, POOL, TOKEN = "0123456789abcdef0123456789abcdef", "17b5962d775c646f3f9725cbc7a53df4", "test-token-not-secret"
 CONN_ID = "cloudflare_test"

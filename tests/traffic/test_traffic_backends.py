@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from multiregion.traffic.base import backend_for
+from multiregion.traffic.controller import backend_for
 
 pytestmark = pytest.mark.world
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from localworld import controller
 
 from multiregion.core.health import HealthState
 from multiregion.state.postgres import StateStore
 from multiregion.triggers.health import RegionHealthWatchTrigger
-from multiregion.world import controller
 
 pytestmark = pytest.mark.world
 POLICY = {"failure_threshold": 2, "success_threshold": 2, "probe_timeout_s": 1.0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from multiregion.core.topology import load_topology
-from multiregion.ops.regions import region_store
+from multiregion.stores.registry import region_store
 
 
 def test_same_connection_same_store_changed_connection_new_store(monkeypatch):

@@ -6,11 +6,10 @@ import json
 import stat
 
 import pytest
-
-from multiregion.world.connections import build_connections, connection_env
-from multiregion.world.secrets import load_or_create_secrets
-from multiregion.world.services import build_services
-from multiregion.world.settings import load_settings
+from localworld.connections import build_connections, connection_env
+from localworld.secrets import load_or_create_secrets
+from localworld.services import build_services
+from localworld.settings import load_settings
 
 
 def test_bad_port_env_is_named(monkeypatch):

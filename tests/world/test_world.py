@@ -6,9 +6,10 @@ import collections
 
 import httpx
 import pytest
+from localworld import controller
 
 from multiregion.core.topology import StoreKind
-from multiregion.world import controller
+from multiregion.serving.health_client import get_health
 
 pytestmark = pytest.mark.world
 
@@ -66,7 +67,7 @@ def test_global_dns_answers_by_weight(world):
 def test_serving_endpoints_report_health_and_metrics(world):
     for region in world.topology.regions:
         url = region.serving.endpoints[0]
-        health = httpx.get(f"{url}/health", timeout=5).json()
+        health = get_health(url)
         assert health["region"] == region.name and health["model"] == region.serving.model
         metrics = httpx.get(f"{url}/metrics", timeout=5).text
         assert f'multiregion_serving_model_loaded{{model="{region.serving.model}",region="{region.name}"}}' in metrics

@@ -35,7 +35,7 @@ def _free(port: int) -> bool:
 
 def _world(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "multiregion.world", *args], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "localworld", *args], env=env, capture_output=True, text=True, timeout=300
     )
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from multiregion.core.config_files import config_file
 from multiregion.core.errors import BadInputError
 from multiregion.core.manifest import ALL_PARTITION
 from multiregion.core.topology import Topology
@@ -167,9 +167,7 @@ def parse_catalog(text: str, topology: Topology, source: str = "<datasets>") -> 
 
 
 def load_catalog(topology: Topology, path: str | os.PathLike[str] | None = None) -> Catalog:
-    from multiregion import PROJECT_ROOT
-
-    file = Path(path or os.environ.get(DATASETS_ENV) or PROJECT_ROOT / "config" / "datasets.yaml")
+    file = config_file(path, DATASETS_ENV, "datasets.yaml")
     try:
         text = file.read_text()
     except OSError as exc:

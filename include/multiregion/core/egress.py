@@ -13,6 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from multiregion.core.config_files import config_file
+
 GB = 1_000_000_000  # clouds bill egress per decimal GB
 
 
@@ -41,7 +43,12 @@ class PriceTable(BaseModel):
         return self.price_per_gb(source_cloud, dest_cloud) * nbytes / GB
 
 
-def load_price_table(path: str | Path) -> PriceTable:
+PRICES_ENV = "MR_EGRESS_PRICES"
+
+
+def load_price_table(path: str | Path | None = None) -> PriceTable:
+    """The egress price table at ``path``, ``$MR_EGRESS_PRICES`` or config/egress_prices.yaml."""
+    path = config_file(path, PRICES_ENV, "egress_prices.yaml")
     try:
         return PriceTable.model_validate(yaml.safe_load(Path(path).read_text()))
     except (OSError, yaml.YAMLError, ValidationError) as exc:

@@ -10,7 +10,17 @@ objects by path under the dataset's source prefix instead of by digest.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from multiregion.core.naming import safe_name
+
+if TYPE_CHECKING:
+    from multiregion.core.datasets import Dataset
+    from multiregion.core.manifest import ManifestEntry
+
 ROOT = "datasets"
+LOCATION_OBJECTS = "objects"  # replica: data under datasets/<name>/objects/<sha256>
+LOCATION_SOURCE = "source"  # the source region: data under the dataset's source prefix
 
 
 def objects_prefix(dataset: str) -> str:
@@ -19,6 +29,14 @@ def objects_prefix(dataset: str) -> str:
 
 def object_key(dataset: str, sha256: str) -> str:
     return f"{objects_prefix(dataset)}{sha256}"
+
+
+def entry_key(dataset: Dataset, partition: str, location: str, entry: ManifestEntry) -> str:
+    """Where ``entry``'s bytes live in a region: under the source prefix, or content-addressed.
+    The one answer for the reader and for the copy's source side."""
+    if location == LOCATION_SOURCE:
+        return dataset.source_prefix(partition) + entry.path
+    return object_key(dataset.name, entry.sha256)
 
 
 def manifests_prefix(dataset: str, partition: str | None = None) -> str:
@@ -39,5 +57,5 @@ def pointers_prefix(dataset: str) -> str:
 
 
 def transfer_ledger_key(day: str, run_id: str, dataset: str, partition: str, region: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    safe = safe_name(run_id)
     return f"_ledger/transfers/day={day}/{safe}__{dataset}__{partition}__{region}.json"

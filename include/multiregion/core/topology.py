@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +19,9 @@ from urllib.parse import urlparse
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from multiregion.core.config_files import config_file
+from multiregion.core.errors import BadInputError
 
 TOPOLOGY_ENV = "MR_TOPOLOGY"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -291,9 +295,7 @@ def parse_topology(text: str, source: str = "<topology>", env: dict[str, str] | 
 
 
 def default_topology_path() -> Path:
-    from multiregion import PROJECT_ROOT
-
-    return Path(os.environ.get(TOPOLOGY_ENV) or PROJECT_ROOT / "config" / "topology.local.yaml")
+    return config_file(None, TOPOLOGY_ENV, "topology.local.yaml")
 
 
 def load_topology(path: str | os.PathLike[str] | None = None) -> Topology:
@@ -304,3 +306,19 @@ def load_topology(path: str | os.PathLike[str] | None = None) -> Topology:
     except OSError as exc:
         raise TopologyError(f"{file}: cannot read topology file: {exc.strerror}") from exc
     return parse_topology(text, source=str(file))
+
+
+class UnknownRegionError(BadInputError):
+    pass
+
+
+def select_regions(names: Iterable[str] | None, topology: Topology | None = None) -> list[Region]:
+    """The regions named (all when ``names`` is empty), failing on any unknown name."""
+    topo = topology or load_topology()
+    wanted = list(names or [])
+    if not wanted:
+        return list(topo.regions)
+    unknown = [n for n in wanted if n not in topo.region_names]
+    if unknown:
+        raise UnknownRegionError(f"unknown region(s) {unknown}; known regions: {topo.region_names}")
+    return [topo.region(n) for n in dict.fromkeys(wanted)]

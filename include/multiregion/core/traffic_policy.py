@@ -1,8 +1,10 @@
-"""Traffic safety rules and staged restoration (pure: decisions only, applied by the DAGs).
+"""Traffic safety rules and staged restoration (pure: decisions only; ``traffic.controller``
+applies them, under its lock, and audits them).
 
 - Never drain the last healthy region: if draining would leave no healthy region with weight,
   change nothing and alert (fail open, as Route53 does when every health check fails).
-- Before changing weights, the original weights are recorded; restoration reads that record.
+- A region's weight before it first goes to 0 is recorded; restoration reads that record
+  (``records_original``).
 - Restoration goes up in stages (10 % → 25 % → 50 % → 100 % of the recorded weight), each held
   and gated on health; a regression rolls the region back to 0.
 """
@@ -17,6 +19,49 @@ from multiregion.core.health import HealthState
 
 MAX_WEIGHT = 255  # Route53's limit; the strictest of the backends
 DEFAULT_STEPS = (10, 25, 50, 100)
+
+
+class ChangeKind(StrEnum):
+    """Why a weight changed (the audit's ``action``)."""
+
+    DRAIN = "drain"  # failover: the region turned unhealthy
+    RESTORE_STEP = "restore_step"  # one stage of a staged restoration
+    ROLLBACK = "rollback"  # a restoration step regressed: back to 0
+    SET = "set"  # by hand: a maintenance drain, or any weight an operator sets
+    RESET = "reset"  # every region back to given weights (drills, tests)
+
+
+@dataclass(frozen=True)
+class TrafficChange:
+    """One decided change of the weights, as audited."""
+
+    kind: ChangeKind
+    region: str
+    old: dict[str, int]
+    new: dict[str, int]
+    reason: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    @property
+    def records_original(self) -> bool:
+        """The weight a region had before it went to 0 is its restoration target, recorded on the
+        change that takes it there. Not on a rollback: the record of the first drain stands (the
+        store keeps the first record anyway; a region restored without one must not get its
+        step weight recorded as its target)."""
+        went_to_zero = self.old.get(self.region, 0) > 0 and self.new.get(self.region, 0) == 0
+        return went_to_zero and self.kind != ChangeKind.ROLLBACK
+
+
+def decide_weight(kind: ChangeKind, region: str, weight: int, weights: Mapping[str, int], reason: str) -> TrafficChange:
+    """Set one region's weight, the others unchanged (validated: 0..255, one region keeps weight)."""
+    if region not in weights:
+        raise ValueError(f"unknown region {region!r}; regions: {sorted(weights)}")
+    new = {**weights, region: weight}
+    validate_weights(new)
+    return TrafficChange(kind, region, dict(weights), new, reason)
 
 
 class Action(StrEnum):
@@ -40,6 +85,14 @@ class DrainDecision:
     region: str
     new_weights: dict[str, int]
     reason: str
+    old_weights: dict[str, int] | None = None
+
+    @property
+    def change(self) -> TrafficChange | None:
+        """The weight change this decision makes (None when it changes nothing)."""
+        if self.action != Action.DRAIN:
+            return None
+        return TrafficChange(ChangeKind.DRAIN, self.region, dict(self.old_weights or {}), self.new_weights, self.reason)
 
 
 def decide_drain(region: str, weights: Mapping[str, int], health: Mapping[str, HealthState]) -> DrainDecision:
@@ -61,7 +114,7 @@ def decide_drain(region: str, weights: Mapping[str, int], health: Mapping[str, H
         )
     new = {**current, region: 0}
     validate_weights(new)
-    return DrainDecision(Action.DRAIN, region, new, f"{region} unhealthy; traffic to {sorted(survivors)}")
+    return DrainDecision(Action.DRAIN, region, new, f"{region} unhealthy; traffic to {sorted(survivors)}", current)
 
 
 def restoration_weights(original: int, steps: Sequence[int] = DEFAULT_STEPS) -> list[int]:

@@ -1,6 +1,6 @@
 """Operators for traffic changes: one interface (per-region weights) whatever the backend is
-(Route53, Cloudflare, PowerDNS — chosen by the topology). Every change is serialized, audited
-and idempotent (see ``StateStore.change_traffic``)."""
+(Route53, Cloudflare, PowerDNS — chosen by the topology). Every change goes through
+``traffic.controller.TrafficController``: serialized, decided on one read, audited, idempotent."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-from multiregion.core.traffic_policy import DEFAULT_STEPS, restoration_weights
+from multiregion.core.traffic_policy import DEFAULT_STEPS, ChangeKind, restoration_weights
 
 
 def _trigger_payloads(context) -> list[dict]:
@@ -20,8 +20,8 @@ def _trigger_payloads(context) -> list[dict]:
 
 
 class DrainUnhealthyRegionsOperator(BaseOperator):
-    """Drain every unhealthy region that still has traffic (never the last healthy one), scaling
-    the survivors up first where they need it. Returns what was drained and refused."""
+    """Drain every unhealthy region that still has traffic (never the last healthy one). Returns
+    what was drained and refused; the DAG's next task scales the survivors (after the drain)."""
 
     def execute(self, context) -> dict[str, Any]:
         from multiregion.ops.failover import drain_unhealthy
@@ -30,7 +30,8 @@ class DrainUnhealthyRegionsOperator(BaseOperator):
 
 
 class SetRegionWeightOperator(BaseOperator):
-    """Set one region's weight by hand (e.g. a planned maintenance drain), with the audit trail."""
+    """Set one region's weight by hand (e.g. a planned maintenance drain to 0, which records the
+    weight to restore), with the audit trail."""
 
     template_fields = ("region", "weight", "reason")
 
@@ -41,7 +42,7 @@ class SetRegionWeightOperator(BaseOperator):
     def execute(self, context) -> dict[str, Any]:
         from multiregion.ops.recovery import set_region_weight
 
-        return set_region_weight(self.region, int(self.weight), "set", self.reason, context["run_id"])
+        return set_region_weight(self.region, int(self.weight), ChangeKind.SET, self.reason, context["run_id"])
 
 
 class StagedRestoreOperator(BaseOperator):
@@ -84,7 +85,9 @@ class StagedRestoreOperator(BaseOperator):
         from multiregion.triggers.hold import RegionHoldTrigger
 
         pct = f"step {index + 1}/{len(weights)}"
-        set_region_weight(self.region, weights[index], "restore_step", f"restoration {pct}", context["run_id"])
+        change = set_region_weight(
+            self.region, weights[index], ChangeKind.RESTORE_STEP, f"restoration {pct}", context["run_id"]
+        )
         self.log.info("%s: weight %s (%s); holding %ss", self.region, weights[index], pct, self.step_hold_s)
         self.defer(
             trigger=RegionHoldTrigger(
@@ -97,21 +100,25 @@ class StagedRestoreOperator(BaseOperator):
                 prometheus_url=info["prometheus_url"],
                 max_error_rate=float(self.max_error_rate),
             ),
-            method_name="step_held",
-            kwargs={"info": info, "weights": weights, "index": index},
+            method_name="execute_complete",
+            kwargs={"info": info, "weights": weights, "index": index, "after": change["new"]},
         )
 
-    def step_held(self, context, event: dict, info: dict, weights: list[int], index: int) -> Any:
+    def execute_complete(
+        self, context, event: dict, info: dict, weights: list[int], index: int, after: dict | None = None
+    ) -> Any:
+        """A step's hold ended: roll back on a regression, else the next step, or finish."""
         from multiregion.ops.recovery import alert_rollback, finish_restore, set_region_weight
 
         run_id = context["run_id"]
         if event["status"] != "ok":
             reason = f"{event['status']}: {event.get('reason')}"
-            set_region_weight(self.region, 0, "rollback", f"regression at weight {weights[index]}: {reason}", run_id)
+            why = f"regression at weight {weights[index]}: {reason}"
+            set_region_weight(self.region, 0, ChangeKind.ROLLBACK, why, run_id)
             alert_rollback(self.region, weights[index], reason, run_id)
             raise AirflowException(f"{self.region} regressed at weight {weights[index]} ({reason}); rolled back to 0")
         if index + 1 < len(weights):
             return self._step(context, info, weights, index + 1)
-        finish_restore(self.region, run_id)
+        finish_restore(self.region, after or {self.region: weights[-1]}, run_id)
         self.log.info("%s restored to weight %s", self.region, weights[-1])
         return {"region": self.region, "steps": weights}

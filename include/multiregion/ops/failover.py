@@ -3,8 +3,9 @@ alert, hand over to recovery.
 
 Reconciles from the persisted state instead of trusting the triggering event alone: several
 health events can land in one run (or arrive while a run is going), and whatever the run sees
-as unhealthy *now* is what it acts on. Each drain is decided again under the traffic lock with
-the weights read at that moment, so concurrent failover/restore runs never undo each other.
+as unhealthy *now* is what it acts on. The drains are decided by ``traffic.controller`` under
+the traffic lock, on the weights read at that moment, so concurrent failover/restore runs never
+undo each other.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import time
 from typing import Any
 
 from multiregion.core.health import HealthState
+from multiregion.core.naming import safe_name
 from multiregion.core.topology import Topology, load_topology
-from multiregion.core.traffic_policy import Action, decide_drain, plan_failover
+from multiregion.core.traffic_policy import Action
 from multiregion.monitoring.alertmanager import send_alert
 from multiregion.state.postgres import StateStore
-from multiregion.traffic.base import backend_for
+from multiregion.traffic.controller import TrafficController, backend_for
 
 log = logging.getLogger(__name__)
 REGION_DOWN = "RegionDown"
@@ -34,34 +36,26 @@ def current_health(topology: Topology, store: StateStore) -> dict[str, HealthSta
 def drain_unhealthy(run_id: str, trigger_events: list[dict] | None = None) -> dict[str, Any]:
     """Drain what must be drained; returns what was drained and what was refused, and why."""
     topology, store = load_topology(), StateStore()
-    backend = backend_for(topology)
+    controller = TrafficController(topology, state=store)
     for event in trigger_events or []:
         log.info("health event: %s", {k: event.get(k) for k in ("region", "state", "previous", "reason")})
     health = current_health(topology, store)
     log.info("health now: %s", {r: s.value for r, s in health.items()})
+    decisions, weights = controller.drain_unhealthy(health, run_id)
     drained, refused = [], []
-    for planned in plan_failover(backend.get_weights(), health):
-        decision = planned
-
-        def apply(region=planned.region):
-            nonlocal decision
-            before = backend.get_weights()  # under the lock: the weights as they are now
-            decision = decide_drain(region, before, health)
-            if decision.action == Action.DRAIN:
-                backend.set_weights(decision.new_weights)
-            return before, decision.new_weights
-
-        outcome = store.change_traffic(planned.region, "drain", planned.reason, run_id, apply)
-        entry = {"region": decision.region, "action": decision.action.value, "reason": decision.reason, **outcome}
+    for decision in decisions:
+        change = decision.change
+        entry = {"region": decision.region, "action": decision.action.value, "reason": decision.reason}
+        if change is not None:
+            entry |= {"old": change.old, "new": change.new, "changed": change.changed}
         log.info("%s: %s (%s)", decision.region, decision.action.value, decision.reason)
-        if decision.action == Action.DRAIN and outcome["changed"]:
+        if change is not None and change.changed:
             drained.append(entry)
         elif decision.action in (Action.REFUSE_ALL_UNHEALTHY, Action.REFUSE_LAST_HEALTHY):
             refused.append(entry)
     # Unhealthy regions already at 0 that were drained earlier and never restored (e.g. a restoration
     # rolled back just before this run looked): recovery is started for them too.
-    weights, recorded = backend.get_weights(), store.original_weights()
-    done = {e["region"] for e in drained}
+    recorded, done = store.original_weights(), {e["region"] for e in drained}
     stalled = [r for r, state in health.items() if state == HealthState.UNHEALTHY and weights[r] == 0 and r in recorded]
     stalled = [r for r in stalled if r not in done]
     return {"drained": drained, "refused": refused, "stalled": stalled, "weights": weights}
@@ -132,6 +126,6 @@ def alert_ops(result: dict[str, Any], run_id: str) -> list[str]:
 def recovery_requests(result: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
     """One recovery run per region drained now or left drained (run id derived from this run:
     re-runs don't duplicate)."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)[-150:]
+    safe = safe_name(run_id, keep_last=150)
     regions = [e["region"] for e in result["drained"]] + result.get("stalled", [])
     return [{"trigger_run_id": f"recover__{r}__{safe}", "conf": {"region": r}} for r in regions]

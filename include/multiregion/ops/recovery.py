@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from multiregion.core import replica_layout as layout
 from multiregion.core.datasets import load_catalog
 from multiregion.core.errors import BadInputError
-from multiregion.core.topology import load_topology
-from multiregion.ops.regions import region_store, select_regions
-from multiregion.state.postgres import StateStore
-from multiregion.traffic.base import backend_for
+from multiregion.core.naming import safe_name
+from multiregion.core.topology import load_topology, select_regions
+from multiregion.core.traffic_policy import ChangeKind
+from multiregion.replication.publish import published_versions
+from multiregion.stores.registry import region_store
+from multiregion.traffic.controller import TrafficController
 
 log = logging.getLogger(__name__)
 MAX_RESYNC_PARTITIONS = 31  # a month of daily partitions; older gaps are the nightly run's job
@@ -22,10 +23,11 @@ def prepare(region: str) -> dict[str, Any]:
     if not region:
         raise BadInputError("param 'region' is required")
     (reg,) = select_regions([region])
-    topology = load_topology()
-    recorded = StateStore().original_weights()
+    controller = TrafficController()
+    topology = controller.topology
+    recorded = controller.original_weights()
     original = recorded.get(region)
-    current = backend_for(topology).get_weights()[region]
+    current = controller.weights()[region]
     if original is None:  # drained by hand, or the record was cleared: the topology's weight
         original = reg.traffic.weight
     # Nothing to do for a region that has traffic and no record of a drain (already restored, e.g.
@@ -53,18 +55,6 @@ def restart(region: str) -> str:
     return f"rollout restart of {reg.kubernetes.namespace}/{reg.kubernetes.deployment} at {stamp}: {ready}/{spec} ready"
 
 
-def _published_versions(store, dataset: str) -> dict[str, str]:
-    from multiregion.replication.publish import read_pointer
-
-    versions = {}
-    for info in store.list(layout.pointers_prefix(dataset)):
-        partition = info.key.rsplit("/", 1)[-1].removesuffix(".json")
-        pointer = read_pointer(store, dataset, partition)
-        if pointer is not None:
-            versions[partition] = pointer.version
-    return versions
-
-
 def missed_partitions(source: dict[str, str], replica: dict[str, str]) -> list[str]:
     """Partitions whose published source version the replica doesn't have (newest last)."""
     return sorted(p for p, version in source.items() if replica.get(p) != version)
@@ -75,7 +65,7 @@ def resync_requests(region: str, run_id: str) -> list[dict[str, Any]]:
     where it is current) and every dataset partition published at the source that it lacks."""
     (reg,) = select_regions([region])
     topology = load_topology()
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)[-120:]
+    safe = safe_name(run_id, keep_last=120)
     from multiregion.registry.mlflow_registry import RegionRegistry
 
     requests = []
@@ -93,8 +83,8 @@ def resync_requests(region: str, run_id: str) -> list[dict[str, Any]]:
     for dataset in load_catalog(topology).datasets:
         if region not in dataset.replicate_to:
             continue
-        source = _published_versions(region_store(topology.region(dataset.source.region)), dataset.name)
-        missed = missed_partitions(source, _published_versions(region_store(reg), dataset.name))
+        source = published_versions(region_store(topology.region(dataset.source.region)), dataset.name)
+        missed = missed_partitions(source, published_versions(region_store(reg), dataset.name))
         if len(missed) > MAX_RESYNC_PARTITIONS:
             log.warning(
                 "%s: %d partitions behind; resyncing the newest %d", dataset.name, len(missed), MAX_RESYNC_PARTITIONS
@@ -113,30 +103,21 @@ def resync_requests(region: str, run_id: str) -> list[dict[str, Any]]:
     return requests
 
 
-def set_region_weight(region: str, weight: int, action: str, reason: str, run_id: str | None) -> dict[str, Any]:
-    """Change one region's weight, serialized with every other traffic change and audited."""
-    topology = load_topology()
-    backend = backend_for(topology)
-
-    def apply():
-        before = backend.get_weights()
-        after = {**before, region: weight}
-        backend.set_weights(after)
-        return before, after
-
-    return StateStore().change_traffic(region, action, reason, run_id, apply)
+def set_region_weight(region: str, weight: int, kind: ChangeKind, reason: str, run_id: str | None) -> dict[str, Any]:
+    """Change one region's weight through the traffic controller (serialized, audited)."""
+    return TrafficController().set_weight(region, weight, kind, reason, run_id)
 
 
-def finish_restore(region: str, run_id: str | None) -> None:
+def finish_restore(region: str, weights: dict[str, int], run_id: str | None) -> None:
     """Restored: forget the recorded original (the next failure records afresh); RegionDown resolved,
-    RegionRestored sent."""
+    RegionRestored sent. ``weights``: as the last restoration step left them."""
     from multiregion.monitoring.alertmanager import resolve_alert, send_alert
     from multiregion.ops.failover import REGION_DOWN
 
-    url = load_topology().monitoring.alertmanager_url
-    StateStore().forget_original(region)
+    controller = TrafficController()
+    controller.finish_restoration(region)
+    url = controller.topology.monitoring.alertmanager_url
     resolve_alert(url, REGION_DOWN, {"region": region})
-    weights = backend_for(load_topology()).get_weights()
     send_alert(
         url,
         RESTORED,
@@ -165,11 +146,8 @@ ROLLED_BACK = "RestoreRolledBack"
 
 def restart_if_down(region: str, endpoint: str) -> str:
     """Restart the region's serving unless it already answers healthy (a transient failure)."""
-    import httpx
+    from multiregion.serving.health_client import is_healthy
 
-    try:
-        if httpx.get(f"{endpoint.rstrip('/')}/health", timeout=2.0).status_code == 200:
-            return f"{region} answers healthy: no restart"
-    except httpx.HTTPError as exc:
-        log.info("%s: %s", region, exc)
+    if is_healthy(endpoint):
+        return f"{region} answers healthy: no restart"
     return restart(region)

@@ -14,14 +14,15 @@ from typing import Any
 
 from multiregion.core import replica_layout as layout
 from multiregion.core.datasets import Catalog, Dataset, load_catalog
-from multiregion.core.egress import choose_route, load_price_table, route_key
+from multiregion.core.egress import route_key
 from multiregion.core.errors import BadInputError, PermanentError
 from multiregion.core.manifest import plan_copy
 from multiregion.core.topology import Topology, load_topology
-from multiregion.ops.regions import region_store
 from multiregion.replication import publish as pub
 from multiregion.replication.copy import copy_entries
+from multiregion.replication.route import choose_source, source_location
 from multiregion.replication.scan import scan_partition
+from multiregion.stores.registry import region_store
 
 log = logging.getLogger(__name__)
 
@@ -130,26 +131,14 @@ def replicate(item: dict[str, Any], *, parallel: int = 8) -> dict[str, Any]:
 
     # The manifest goes first: it protects the objects of this copy from a concurrent GC.
     pub.write_manifest(dest, manifest)
-    holders = [(dataset.source.region, topology.region(dataset.source.region).cloud.value)]
-    for other in dataset.replicate_to:
-        if other != dest_region.name:
-            pointer = pub.read_pointer(_store(topology, other), dataset.name, manifest.partition)
-            if pointer is not None and pointer.version == manifest.version:
-                holders.append((other, topology.region(other).cloud.value))
-    prices = load_price_table(_price_table_path())
-    route = choose_route(dest_region.name, dest_region.cloud.value, holders, prices, preferred=dataset.source.region)
+    route = choose_source(topology, dataset, manifest, dest_region.name)
     source = _store(topology, route.source_region)
-    from_source = route.source_region == dataset.source.region
-
-    def source_key(entry):
-        if from_source:
-            return dataset.source_prefix(manifest.partition) + entry.path
-        return layout.object_key(dataset.name, entry.sha256)
+    location = source_location(dataset, route)
 
     stats = copy_entries(
         list(copy_plan.to_copy),
         source,
-        source_key,
+        lambda e: layout.entry_key(dataset, manifest.partition, location, e),
         dest,
         lambda e: layout.object_key(dataset.name, e.sha256),
         parallel=parallel,
@@ -165,14 +154,6 @@ def replicate(item: dict[str, Any], *, parallel: int = 8) -> dict[str, Any]:
         **stats.to_dict(),
         "route": {"source_region": route.source_region, "key": route_key(route), "price_per_gb": route.price_per_gb},
     }
-
-
-def _price_table_path():
-    import os
-
-    from multiregion import PROJECT_ROOT
-
-    return os.environ.get("MR_EGRESS_PRICES") or PROJECT_ROOT / "config" / "egress_prices.yaml"
 
 
 # --- validate -----------------------------------------------------------------------------------

@@ -28,9 +28,10 @@ from multiregion.core.model_lineage import (
     plan_promotion,
 )
 from multiregion.core.topology import Region, load_topology
-from multiregion.ops.regions import region_store
 from multiregion.registry.mlflow_registry import RegionRegistry, artifact_key_prefix
 from multiregion.replication.copy import copy_entries
+from multiregion.serving.health_client import get_health
+from multiregion.stores.registry import region_store
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def _wait_until_served(topology, model: str, alias: str, versions: dict[str, str
                 continue
             try:
                 region = topology.region(name)
-                health = httpx.get(f"{region.serving.endpoints[0]}/health", timeout=5).json()
+                health = get_health(region.serving.endpoints[0])
             except (httpx.HTTPError, ValueError):
                 continue
             if str(health.get("version")) == str(version):

@@ -11,7 +11,9 @@ import random
 import time
 from typing import Any
 
-from multiregion.ops.regions import region_store, select_regions
+from multiregion.core.naming import safe_name
+from multiregion.core.topology import select_regions
+from multiregion.stores.registry import region_store
 
 SMOKE_PREFIX = "_smoke/"
 CHUNK = 1 << 20
@@ -34,7 +36,7 @@ def _chunks(size: int, seed: int):
 
 def probe_targets(region_names: list[str] | None, run_id: str) -> list[dict[str, Any]]:
     """One probe per region: where it goes (for the writer and the deferrable visibility sensor)."""
-    safe_run = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    safe_run = safe_name(run_id)
     return [
         {
             "region": r.name,

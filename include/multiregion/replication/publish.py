@@ -17,8 +17,7 @@ from multiregion.core.manifest import Manifest, versions_to_collect
 from multiregion.stores.base import ObjectStore
 from multiregion.stores.errors import ObjectNotFound
 
-LOCATION_OBJECTS = "objects"  # replica: data under datasets/<name>/objects/<sha256>
-LOCATION_SOURCE = "source"  # the source region: data under the dataset's source prefix
+LOCATION_OBJECTS, LOCATION_SOURCE = layout.LOCATION_OBJECTS, layout.LOCATION_SOURCE
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,17 @@ def read_manifest(store: ObjectStore, key: str) -> Manifest:
 def published_manifest(store: ObjectStore, dataset: str, partition: str) -> Manifest | None:
     pointer = read_pointer(store, dataset, partition)
     return None if pointer is None else read_manifest(store, pointer.manifest)
+
+
+def published_versions(store: ObjectStore, dataset: str) -> dict[str, str]:
+    """{partition: published version} of ``dataset`` in the store."""
+    versions = {}
+    for info in store.list(layout.pointers_prefix(dataset)):
+        partition = info.key.rsplit("/", 1)[-1].removesuffix(".json")
+        pointer = read_pointer(store, dataset, partition)
+        if pointer is not None:
+            versions[partition] = pointer.version
+    return versions
 
 
 def write_manifest(store: ObjectStore, manifest: Manifest) -> str:

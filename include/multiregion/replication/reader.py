@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from multiregion.core import replica_layout as layout
 from multiregion.core.datasets import Dataset
-from multiregion.core.manifest import ALL_PARTITION, Manifest, ManifestEntry
-from multiregion.replication.publish import LOCATION_SOURCE, Pointer, read_manifest, read_pointer
+from multiregion.core.manifest import ALL_PARTITION, Manifest
+from multiregion.replication.publish import Pointer, read_manifest, read_pointer
 from multiregion.stores.base import ObjectStore
 
 if TYPE_CHECKING:
@@ -25,13 +25,6 @@ class NotPublishedError(LookupError):
 
 class ReplicaCorruptError(RuntimeError):
     pass
-
-
-def entry_key(dataset: Dataset, manifest: Manifest, pointer_location: str, entry: ManifestEntry) -> str:
-    """Where ``entry``'s bytes live in a region: under the source prefix, or content-addressed."""
-    if pointer_location == LOCATION_SOURCE:
-        return dataset.source_prefix(manifest.partition) + entry.path
-    return layout.object_key(dataset.name, entry.sha256)
 
 
 def published(store: ObjectStore, dataset: Dataset, partition: str = ALL_PARTITION) -> tuple[Pointer, Manifest]:
@@ -51,7 +44,7 @@ def read_table(
     pointer, manifest = published(store, dataset, partition)
     tables = []
     for entry in manifest.entries:
-        key = entry_key(dataset, manifest, pointer.location, entry)
+        key = layout.entry_key(dataset, manifest.partition, pointer.location, entry)
         data = b"".join(store.iter_read(key))
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise ReplicaCorruptError(f"{store.url_for(key)} does not match manifest {manifest.version} ({entry.path})")
@@ -62,8 +55,8 @@ def read_table(
 def open_dataset(name: str, region: str, partition: str | None = None, columns: list[str] | None = None) -> pa.Table:
     """Open dataset ``name`` as published in ``region`` (through the region's store connection)."""
     from multiregion.core.datasets import load_catalog
-    from multiregion.core.topology import load_topology
-    from multiregion.ops.regions import region_store, select_regions
+    from multiregion.core.topology import load_topology, select_regions
+    from multiregion.stores.registry import region_store
 
     topology = load_topology()
     dataset = load_catalog(topology).get(name)

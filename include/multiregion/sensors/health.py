@@ -39,10 +39,10 @@ class RegionHealthySensor(BaseSensorOperator):
                 policy=self.health_policy,
                 timeout_s=float(self.timeout_s),
             ),
-            method_name="held",
+            method_name="execute_complete",
         )
 
-    def held(self, context, event: dict) -> dict:
+    def execute_complete(self, context, event: dict) -> dict:
         if event["status"] != "healthy":
             raise AirflowException(
                 f"{self.region} not healthy for {self.hold_s}s within {self.timeout_s}s: {event.get('reason')}"

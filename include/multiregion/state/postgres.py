@@ -2,8 +2,9 @@
 
 Airflow 3 tasks cannot use the metadata database, so the failover controller keeps its state
 here: every region's health (written by the health watcher), the original weights recorded
-before a change (restoration reads them), and an append-only audit of every traffic change
-(when, what, why, which run). Changes are serialized with a transaction-scoped advisory lock.
+before a drain (restoration reads them), and an append-only audit of every traffic change
+(when, what, why, which run). Persistence only: what to record is decided by
+``traffic.controller``, which writes through ``traffic_lock()`` (a transaction-scoped advisory lock).
 """
 
 from __future__ import annotations
@@ -46,6 +47,32 @@ CREATE TABLE IF NOT EXISTS traffic_audit (
     run_id text
 );
 """
+
+
+class TrafficLog:
+    """Writes inside the traffic lock's transaction: the audit trail and recorded originals."""
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+
+    def record_original(self, region: str, weight: int, run_id: str | None) -> None:
+        """The region's weight before it was drained; the first record stands until forgotten."""
+        self._cur.execute(
+            "INSERT INTO traffic_original (region, weight, run_id) VALUES (%s, %s, %s) ON CONFLICT (region) DO NOTHING",
+            (region, weight, run_id),
+        )
+
+    def audit(
+        self, region: str, action: str, old: dict[str, int], new: dict[str, int], reason: str, run_id: str | None
+    ) -> None:
+        self._cur.execute(
+            "INSERT INTO traffic_audit (region, action, old_weights, new_weights, reason, run_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (region, action, json.dumps(old), json.dumps(new), reason, run_id),
+        )
+
+    def forget_original(self, region: str) -> None:
+        self._cur.execute("DELETE FROM traffic_original WHERE region = %s", (region,))
 
 
 class StateStore:
@@ -91,37 +118,19 @@ class StateStore:
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         return {r["region"]: RegionHealth(**{**r, "state": HealthState(r["state"])}) for r in rows}
 
-    # --- traffic ------------------------------------------------------------------------------
-    def change_traffic(self, region: str, action: str, reason: str, run_id: str | None, apply) -> dict[str, Any]:
-        """Serialized traffic change: ``apply(cur_weights) -> (old, new)`` runs under the lock, and
-        the change is audited in the same transaction. A drained region's weight before its first
-        drain is recorded once (a regression during its restoration keeps that first record)."""
+    # --- traffic (persistence only: traffic.controller decides and calls these under the lock) --
+    @contextmanager
+    def traffic_lock(self) -> Iterator[TrafficLog]:
+        """One traffic change at a time, across workers and DAGs: a transaction holding the
+        advisory lock. What is written through the yielded log commits with it, or not at all."""
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_TRAFFIC_LOCK,))
-            old, new = apply()
-            if old != new:
-                if action == "drain":  # the drained region's weight before its first drain
-                    cur.execute(
-                        "INSERT INTO traffic_original (region, weight, run_id) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (region) DO NOTHING",
-                        (region, old[region], run_id),
-                    )
-                cur.execute(
-                    "INSERT INTO traffic_audit (region, action, old_weights, new_weights, reason, run_id) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)",
-                    (region, action, json.dumps(old), json.dumps(new), reason, run_id),
-                )
-        return {"old": old, "new": new, "changed": old != new}
+            yield TrafficLog(cur)
 
     def original_weights(self) -> dict[str, int]:
         with self._tx() as cur:
             cur.execute("SELECT region, weight FROM traffic_original")
             return dict(cur.fetchall())
-
-    def forget_original(self, region: str) -> None:
-        """After a full restoration: the next failure records the then-current weights afresh."""
-        with self._tx() as cur:
-            cur.execute("DELETE FROM traffic_original WHERE region = %s", (region,))
 
     def audit(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._tx() as cur:

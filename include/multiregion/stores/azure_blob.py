@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any
 
-from multiregion.stores.base import ObjectInfo, ObjectStore
+from multiregion.stores.base import SCHEMES, ObjectInfo, ObjectStore
 from multiregion.stores.errors import (
     AccessDenied,
     BucketNotFound,
@@ -39,7 +39,7 @@ COPY_TIMEOUT_S = 600.0
 
 class AzureBlobStore(ObjectStore):
     kind = "azure_blob"
-    scheme = "az"
+    scheme = SCHEMES["azure_blob"]
     container_word = "container"
     max_part_size = 4000 * MiB  # block size limit
     max_parts = 50_000  # committed blocks per blob

@@ -58,6 +58,10 @@ class ObjectInfo:
     content_type: str | None = None
 
 
+# URI scheme of each store kind: what ``url_for`` writes and what Asset URIs name.
+SCHEMES = {"s3": "s3", "gcs": "gs", "azure_blob": "az"}
+
+
 class ObjectStore(ABC):
     """A bucket/container (optionally under a key prefix) reached through an Airflow connection."""
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any
 
-from multiregion.stores.base import ObjectInfo, ObjectStore
+from multiregion.stores.base import SCHEMES, ObjectInfo, ObjectStore
 from multiregion.stores.errors import (
     AccessDenied,
     BucketNotFound,
@@ -38,7 +38,7 @@ MIN_READ_WINDOW = 8 * MiB  # each ranged GET is a request: don't make them tiny
 
 class GCSStore(ObjectStore):
     kind = "gcs"
-    scheme = "gs"
+    scheme = SCHEMES["gcs"]
     min_part_size = CHUNK_MULTIPLE
     max_parts = 10**9  # a resumable upload has no chunk-count limit
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from multiregion.stores.base import ObjectInfo, ObjectStore
+from multiregion.stores.base import SCHEMES, ObjectInfo, ObjectStore
 from multiregion.stores.errors import (
     AccessDenied,
     BucketNotFound,
@@ -43,7 +43,7 @@ _MD5_HEX = re.compile(r"[0-9a-f]{32}")
 
 class S3Store(ObjectStore):
     kind = "s3"
-    scheme = "s3"
+    scheme = SCHEMES["s3"]
     min_part_size = 5 * MiB  # S3's minimum for every part but the last
     max_parts = 10_000
 

@@ -38,32 +38,16 @@ class TrafficBackend(ABC):
         """Backend-specific limits beyond 0..255, checked before any call (raise ValueError)."""
         return None  # most backends take the whole 0..255
 
-    def set_weights(self, weights: dict[str, int]) -> bool:
-        """Make the record carry exactly ``weights``; False (and no write) if it already does."""
+    def set_weights(self, weights: dict[str, int], current: dict[str, int] | None = None) -> bool:
+        """Make the record carry exactly ``weights``; False (and no write) if it already does.
+        ``current``: the weights the caller just read under the traffic lock (spares a read)."""
         unknown = set(weights) - set(self.topology.region_names)
         if unknown:
             raise ValueError(f"unknown region(s) {sorted(unknown)} in weights")
         full = {name: weights.get(name, 0) for name in self.topology.region_names}  # validated next: no int() rounding
         validate_weights(full)
         self._check_limits(full)
-        if self.get_weights() == full:
+        if (self.get_weights() if current is None else current) == full:
             return False
         self._apply(full)
         return True
-
-
-def backend_for(topology: Topology) -> TrafficBackend:
-    kind = topology.traffic.backend.kind
-    if kind == "powerdns":
-        from multiregion.traffic.powerdns import PowerDnsBackend
-
-        return PowerDnsBackend(topology)
-    if kind == "route53":
-        from multiregion.traffic.route53 import Route53Backend
-
-        return Route53Backend(topology)
-    if kind == "cloudflare":
-        from multiregion.traffic.cloudflare import CloudflareBackend
-
-        return CloudflareBackend(topology)
-    raise TrafficBackendError(f"traffic backend {kind!r} is not available yet")

@@ -19,20 +19,11 @@ import httpx
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
-from multiregion.core.health import HealthPolicy, HealthState, Probe, RegionHealth, evaluate
+from multiregion.core.health import HealthPolicy, HealthState, RegionHealth, evaluate
+from multiregion.serving.health_client import probe_endpoint
 from multiregion.state.postgres import StateStore
 
 PERSIST_EVERY_S = 10.0  # besides every state change: keeps "last probed" fresh for the DAGs
-
-
-async def probe_endpoint(client: httpx.AsyncClient, region: str, url: str) -> Probe:
-    """One probe of a serving endpoint's /health: status and latency (timeout from the client)."""
-    started = time.monotonic()
-    try:
-        resp = await client.get(f"{url.rstrip('/')}/health")
-    except httpx.HTTPError as exc:
-        return Probe(region, time.time(), None, None, f"{type(exc).__name__}: {exc}"[:200] or "error")
-    return Probe(region, time.time(), resp.status_code, time.monotonic() - started)
 
 
 class RegionHealthWatchTrigger(BaseEventTrigger):

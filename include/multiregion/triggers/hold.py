@@ -20,7 +20,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from multiregion.core.health import HealthPolicy, HealthState, RegionHealth, evaluate, healthy_for
 from multiregion.core.traffic_policy import StepVerdict, judge_step
 from multiregion.monitoring.prometheus import PrometheusError, error_rate
-from multiregion.triggers.health import probe_endpoint
+from multiregion.serving.health_client import probe_endpoint
 
 MODES = ("await_healthy", "gate")
 # No event sooner than this after the trigger starts. Airflow 3.3's LocalExecutor reports the

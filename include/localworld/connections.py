@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from urllib.parse import urlparse
 
+from localworld.secrets import WorldSecrets
+from localworld.settings import WorldSettings, port_of
 from multiregion.core.topology import Region, StoreKind
-from multiregion.world.secrets import WorldSecrets
-from multiregion.world.settings import WorldSettings, port_of
 
 AZURE_ACCOUNT = "devstoreaccount1"  # Azurite's account name; the key is ours (AZURITE_ACCOUNTS)
 GCP_PROJECT = "multiregion-local"

@@ -15,17 +15,17 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multiregion import PROJECT_ROOT
-from multiregion.core.topology import Region, StoreKind
-from multiregion.world.connections import (
+from localworld.connections import (
     AZURE_ACCOUNT,
     azure_connection_string,
     build_connections,
     cloud_client_env,
     connection_env,
 )
-from multiregion.world.secrets import WorldSecrets
-from multiregion.world.settings import WorldSettings, port_of
+from localworld.secrets import WorldSecrets
+from localworld.settings import WorldSettings, port_of
+from multiregion import PROJECT_ROOT
+from multiregion.core.topology import Region, StoreKind
 
 STAGES = ("infrastructure", "regions", "airflow")
 
@@ -377,7 +377,7 @@ def _kube_api_service(settings: WorldSettings) -> Service:
     argv = [
         str(settings.venv / "bin" / "python"),
         "-m",
-        "multiregion.world.kube_emulator",
+        "localworld.kube_emulator",
         "--host",
         "127.0.0.1",
         "--port",

@@ -1,6 +1,6 @@
 """The README's demo: play the story in the running local world and say where to look.
 
-``python -m multiregion.world.demo`` (after ``scripts/world.sh up``; scripts/demo.sh does both).
+``python -m localworld.demo`` (after ``scripts/world.sh up``; scripts/demo.sh does both).
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ import sys
 import time
 import uuid
 
-import httpx
-
+from localworld.secrets import load_or_create_secrets
+from localworld.services import airflow_env
+from localworld.settings import load_settings
 from multiregion.airflow_api import AirflowClient
-from multiregion.world.secrets import load_or_create_secrets
-from multiregion.world.services import airflow_env
-from multiregion.world.settings import load_settings
+from multiregion.serving.health_client import get_health
 
 
 def _step(msg: str) -> None:
@@ -32,7 +31,7 @@ def main() -> int:
 
     _step("Serving endpoints (one per region)")
     for region in topo.regions:
-        health = httpx.get(f"{region.serving.endpoints[0]}/health", timeout=5).json()
+        health = get_health(region.serving.endpoints[0])
         print(f"  {region.name:11} {region.cloud.value:5} {region.serving.endpoints[0]}  model={health['model']} "
               f"version={health['version']}")  # fmt: skip
 
@@ -94,15 +93,15 @@ def _replicate_model(client: AirflowClient, settings) -> None:
     result = replicate_model(model, version=version, client=client)
     print(f"  run {result.run_id}: {result.state} in {result.seconds:.1f}s (trigger -> alias live everywhere)")
     for region in topo.regions:
-        health = httpx.get(f"{region.serving.endpoints[0]}/health", timeout=5).json()
+        health = get_health(region.serving.endpoints[0])
         print(f"    {region.name:11} serving {health['model']}@{health['alias']} v{health['version']}")
 
 
 def _failover_drill(client: AirflowClient, settings) -> None:
     """Arm the failover, kill the primary region's serving, watch traffic leave and come back."""
+    from localworld import drills
     from multiregion.monitoring.alertmanager import active_alerts
-    from multiregion.traffic.base import backend_for
-    from multiregion.world import drills
+    from multiregion.traffic.controller import backend_for
 
     topo = settings.topology
     region = topo.primary.name
@@ -137,10 +136,10 @@ def _replicate_datasets(client: AirflowClient, settings) -> str:
     """Publish sample data at the source, replicate it over REST, show what every region serves."""
     from datetime import UTC, datetime
 
+    from localworld.sample_data import write_partition
     from multiregion.core.datasets import load_catalog
-    from multiregion.ops.regions import region_store
     from multiregion.replication.reader import read_table
-    from multiregion.world.sample_data import write_partition
+    from multiregion.stores.registry import region_store
 
     topo = settings.topology
     catalog = load_catalog(topo)

@@ -14,7 +14,7 @@ region's serving process); the deployment is not ready again until the hook retu
 kmock (installed) was considered: it is a pytest-oriented in-memory mock that treats every patch
 as a plain dict merge and has no /scale semantics, status convergence or multi-cluster prefixes.
 
-``python -m multiregion.world.kube_emulator --port P --deployment us-west-2/ml-serving/model-server=2``
+``python -m localworld.kube_emulator --port P --deployment us-west-2/ml-serving/model-server=2``
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from localworld import controller
+from localworld.settings import WorldSettings
 from multiregion.airflow_api import AirflowClient
 from multiregion.core.health import HealthState
 from multiregion.state.postgres import StateStore
-from multiregion.traffic.base import backend_for
-from multiregion.world import controller
-from multiregion.world.settings import WorldSettings
+from multiregion.traffic.controller import TrafficController, backend_for
 
 FAILOVER_DAG, RECOVERY_DAG = "region_failover", "region_recovery"
 
@@ -54,10 +54,7 @@ def all_healthy(settings: WorldSettings, since: float = 0.0) -> bool:
 def reset(settings: WorldSettings) -> None:
     """Every serving process up, the topology's weights in DNS, no recorded originals."""
     start_serving(settings)
-    backend_for(settings.topology).set_weights(original_weights(settings))
-    store = StateStore()
-    for region in settings.topology.region_names:
-        store.forget_original(region)
+    TrafficController(settings.topology).reset(original_weights(settings), "drill reset: the topology's weights")
 
 
 def arm(client: AirflowClient, settings: WorldSettings, recovery_conf: dict | None = None, timeout=180) -> None:
@@ -110,8 +107,10 @@ def flap(settings: WorldSettings, region: str, cycles: int, down_s: float, up_s:
 
     import httpx
 
+    from multiregion.serving.health_client import health_url
+
     pid = controller.service_pid(settings, f"serving-{region}")
-    url = f"{settings.topology.region(region).serving.endpoints[0]}/health"
+    url = health_url(settings.topology.region(region).serving.endpoints[0])
     failed = 0
     for _ in range(cycles):
         os.kill(pid, signal.SIGSTOP)

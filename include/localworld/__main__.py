@@ -1,4 +1,4 @@
-"""``python -m multiregion.world`` — the local world's command line (see scripts/world.sh)."""
+"""``python -m localworld`` — the local world's command line (see scripts/world.sh)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("service")
     args = parser.parse_args(argv)
 
-    from multiregion.world import controller
-    from multiregion.world.provision import ProvisionError
-    from multiregion.world.services import STAGES, airflow_env
-    from multiregion.world.settings import load_settings
+    from localworld import controller
+    from localworld.provision import ProvisionError
+    from localworld.services import STAGES, airflow_env
+    from localworld.settings import load_settings
 
     try:
         settings = load_settings(args.topology)
@@ -61,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 3
             for name, state, ready in rows:
                 print(f"{name:26} {state:10} {'ready' if ready else 'NOT READY'}")
-            from multiregion.world.secrets import load_or_create_secrets
+            from localworld.secrets import load_or_create_secrets
 
             _print_access(settings, load_or_create_secrets(settings.state_dir))
             return 0 if all(ready for _, _, ready in rows) else 1
         elif args.command == "env":
-            from multiregion.world.secrets import load_or_create_secrets
+            from localworld.secrets import load_or_create_secrets
 
             env = airflow_env(settings, load_or_create_secrets(settings.state_dir))
             for key, value in sorted(env.items()):

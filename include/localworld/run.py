@@ -1,4 +1,4 @@
-"""Exec shim used by supervisord: ``python -m multiregion.world.run SPEC.json``.
+"""Exec shim used by supervisord: ``python -m localworld.run SPEC.json``.
 
 supervisord's ``environment=`` cannot carry JSON values (connection URIs) safely, so each
 service's argv, cwd and environment are written to a private spec file and applied here.
@@ -13,7 +13,7 @@ import sys
 
 def main() -> None:
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m multiregion.world.run SPEC.json")
+        sys.exit("usage: python -m localworld.run SPEC.json")
     with open(sys.argv[1]) as fh:
         spec = json.load(fh)
     env = {**os.environ, **spec["env"]}
