@@ -35,7 +35,7 @@ from airflow.sdk import (
     task_group,
 )
 
-from multiregion.dagconfig import dataset_source_assets
+from multiregion.dagconfig import dataset_source_assets, date_list_param, region_list_param
 
 REPLICA_ALIAS = AssetAlias("dataset-replicas")
 DEFAULT_ARGS = {"owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=15)}
@@ -54,8 +54,8 @@ SOURCES = dataset_source_assets()  # {dataset name: Asset of its source prefix}
     doc_md=__doc__,
     params={
         "dataset": Param("", type="string", enum=["", *SOURCES], description="Dataset (empty: all, nightly)"),
-        "partitions": Param([], type="array", items={"type": "string"}, description="Dates YYYY-MM-DD"),
-        "regions": Param([], type="array", items={"type": "string"}, description="Targets (empty: all)"),
+        "partitions": date_list_param("Dates YYYY-MM-DD"),
+        "regions": region_list_param("Targets (empty: all)"),
     },
 )
 def replicate_dataset():

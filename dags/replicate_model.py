@@ -15,13 +15,21 @@ primary registry (see `multiregion.client`). Per region (mapped):
 verified; otherwise no alias moves anywhere and the run says which region failed and why. Each
 region's serving endpoint follows the alias.
 
-Params: `model`, and exactly one of `version` or `alias`; `promote_alias`.
+Params: `model`, and exactly one of `version` or `alias`; `promote_alias`; `promote` (false:
+register and verify everywhere, move no alias: staged). What a JSON schema can judge (a version is
+digits, names and aliases are well-formed) is refused by the REST API with 400 before a run exists.
+
+**Triggers**: REST/UI with params (training pipelines, `multiregion.client`), and the primary
+registry's MLflow webhooks, through `model_registry_events`: a new version is staged in every
+region, an alias set on the primary moves that alias everywhere.
 """
 
 from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag, task
+
+from multiregion.core.model_lineage import ALIAS_PATTERN, MODEL_NAME_PATTERN, VERSION_PATTERN
 
 DEFAULT_ARGS = {"owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=15)}
 
@@ -35,10 +43,11 @@ DEFAULT_ARGS = {"owner": "ml-platform", "retries": 2, "retry_delay": pendulum.du
     tags=["replication", "models", "multi-region"],
     doc_md=__doc__,
     params={
-        "model": Param("churn-classifier", type="string", minLength=1, description="Registered model name"),
-        "version": Param("", type="string", description="Version number (or give an alias)"),
-        "alias": Param("", type="string", description="Source alias to resolve (or give a version)"),
-        "promote_alias": Param("champion", type="string", minLength=1, description="Alias to move everywhere"),
+        "model": Param("churn-classifier", type="string", pattern=MODEL_NAME_PATTERN, description="Registered model"),
+        "version": Param("", type="string", pattern=f"^$|{VERSION_PATTERN}", description="Version (or an alias)"),
+        "alias": Param("", type="string", pattern=f"^$|{ALIAS_PATTERN}", description="Source alias (or a version)"),
+        "promote_alias": Param("champion", type="string", pattern=ALIAS_PATTERN, description="Alias to move"),
+        "promote": Param(True, type="boolean", description="Move the alias (false: register everywhere, staged)"),
     },
 )
 def replicate_model():

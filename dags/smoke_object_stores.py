@@ -14,8 +14,9 @@ Tasks are mapped per region. Params: `regions` limits the check to these region 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
+from multiregion.dagconfig import region_list_param
 from multiregion.sensors.stores import ObjectVisibleSensor
 
 DEFAULT_ARGS = {"owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=10)}
@@ -29,7 +30,7 @@ DEFAULT_ARGS = {"owner": "ml-platform", "retries": 2, "retry_delay": pendulum.du
     default_args=DEFAULT_ARGS,
     tags=["smoke", "storage", "multi-region"],
     doc_md=__doc__,
-    params={"regions": Param([], type="array", items={"type": "string"}, description="Regions (empty: all)")},
+    params={"regions": region_list_param("Regions (empty: all)")},
 )
 def smoke_object_stores():
     @task

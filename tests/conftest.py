@@ -12,12 +12,12 @@ import os
 
 import pytest
 from localworld.secrets import load_or_create_secrets
-from localworld.services import airflow_env
+from localworld.services import airflow_env, client_env
 from localworld.settings import load_settings
 
 SETTINGS = load_settings()
 SECRETS = load_or_create_secrets(SETTINGS.state_dir)
-os.environ.update(airflow_env(SETTINGS, SECRETS))
+os.environ.update(airflow_env(SETTINGS, SECRETS) | client_env(SETTINGS, SECRETS))
 
 
 def _store_env() -> dict[str, str]:
@@ -64,4 +64,25 @@ def store_targets(world):
 def airflow_client(world):
     from multiregion.airflow_api import AirflowClient
 
-    return AirflowClient(world.airflow_url, "admin", SECRETS.airflow_admin_password)
+    return AirflowClient.from_env()
+
+
+@pytest.fixture(scope="session")
+def training_pipeline():
+    """scripts/train_and_replicate.py, the example training pipeline, as a module."""
+    import importlib.util
+
+    from multiregion import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "train_and_replicate", PROJECT_ROOT / "scripts/train_and_replicate.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def world_secrets():
+    """The local world's generated credentials (e.g. the registry webhook secret)."""
+    return SECRETS

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from localworld import controller
     from localworld.provision import ProvisionError
-    from localworld.services import STAGES, airflow_env
+    from localworld.services import STAGES, airflow_env, client_env
     from localworld.settings import load_settings
 
     try:
@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "env":
             from localworld.secrets import load_or_create_secrets
 
-            env = airflow_env(settings, load_or_create_secrets(settings.state_dir))
+            secrets = load_or_create_secrets(settings.state_dir)
+            env = airflow_env(settings, secrets) | client_env(settings, secrets)
             for key, value in sorted(env.items()):
                 print(f"export {key}={shlex.quote(value)}")
         elif args.command == "stop":

@@ -102,6 +102,8 @@ def build_connections(settings: WorldSettings, secrets: WorldSecrets) -> dict[st
             "password": secrets.airflow_db_password,
             "schema": "multiregion_state",
         }
+    # The primary registry's webhook secret, read by the plugin's webhook endpoint.
+    conns["mlflow_webhook"] = {"conn_type": "generic", "password": secrets.mlflow_webhook_secret}
     # moto stands in for the AWS control-plane APIs (Route53, Cost Explorer) in tests.
     conns["aws_moto"] = {
         "conn_type": "aws",

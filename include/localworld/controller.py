@@ -236,6 +236,7 @@ def up(settings: WorldSettings, stages: tuple[str, ...] = STAGES) -> WorldSecret
             provision.seed_dns(settings, secrets)
         if stage == "airflow":
             _wait_airflow(settings)
+            provision.register_registry_webhook(settings, secrets)
         _say(f"{stage}: {', '.join(s.name for s in batch)} ready in {time.monotonic() - t0:.1f}s")
     _say(f"world up in {time.monotonic() - started:.1f}s (state: {settings.state_dir})")
     return secrets

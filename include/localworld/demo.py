@@ -11,7 +11,7 @@ import time
 import uuid
 
 from localworld.secrets import load_or_create_secrets
-from localworld.services import airflow_env
+from localworld.services import airflow_env, client_env
 from localworld.settings import load_settings
 from multiregion.airflow_api import AirflowClient
 from multiregion.serving.health_client import get_health
@@ -25,9 +25,10 @@ def main() -> int:
     settings = load_settings()
     secrets = load_or_create_secrets(settings.state_dir)
     # This process reads the stores like a task does: through the world's Airflow connections.
-    os.environ.update(airflow_env(settings, secrets))
+    # The training client reads MR_AIRFLOW_* like a user's pipeline does.
+    os.environ.update(airflow_env(settings, secrets) | client_env(settings, secrets))
     topo = settings.topology
-    client = AirflowClient(settings.airflow_url, "admin", secrets.airflow_admin_password)
+    client = AirflowClient.from_env()
 
     _step("Serving endpoints (one per region)")
     for region in topo.regions:

@@ -264,3 +264,22 @@ def seed_dns(settings: WorldSettings, secrets: WorldSecrets) -> None:
     if backend.kind == "powerdns":
         client = PowerDnsClient(settings.pdns_api_url, secrets.pdns_api_key, backend.server_id)
         seed_weighted_record(client, settings.topology)
+
+
+WEBHOOK_NAME = "multiregion-replication"
+
+
+def register_registry_webhook(settings: WorldSettings, secrets: WorldSecrets) -> str:
+    """The primary registry's webhook to Airflow's plugin endpoint (idempotent: updated in place)."""
+    from mlflow import MlflowClient
+
+    from multiregion.core.registry_events import EVENTS
+
+    client = MlflowClient(tracking_uri=settings.topology.primary.registry.uri)
+    url = f"{settings.airflow_url}/multiregion/webhooks/mlflow"
+    fields = {"url": url, "events": list(EVENTS), "secret": secrets.mlflow_webhook_secret, "status": "ACTIVE"}
+    for hook in client.list_webhooks(max_results=1000):
+        if hook.name == WEBHOOK_NAME:
+            client.update_webhook(hook.webhook_id, **fields)
+            return hook.webhook_id
+    return client.create_webhook(name=WEBHOOK_NAME, **fields).webhook_id

@@ -25,6 +25,8 @@ class WorldSecrets:
     airflow_admin_password: str
     airflow_jwt_secret: str
     airflow_fernet_key: str
+    mlflow_webhook_secret: str  # signs the primary registry's webhook deliveries
+    mlflow_webhook_key: str  # Fernet key MLflow encrypts stored webhook secrets with (same in every worker)
 
 
 def _generate() -> WorldSecrets:
@@ -38,6 +40,8 @@ def _generate() -> WorldSecrets:
         airflow_admin_password=os.environ.get("MR_AIRFLOW_ADMIN_PASSWORD") or secrets.token_urlsafe(9),
         airflow_jwt_secret=secrets.token_urlsafe(64),
         airflow_fernet_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        mlflow_webhook_secret=secrets.token_urlsafe(32),
+        mlflow_webhook_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     )
 
 
@@ -45,11 +49,15 @@ def load_or_create_secrets(state_dir: Path) -> WorldSecrets:
     path = state_dir / "secrets.json"
     if path.exists():
         data = json.loads(path.read_text())
+        missing = {k: v for k, v in asdict(_generate()).items() if k not in data}
         if pinned := os.environ.get("MR_AIRFLOW_ADMIN_PASSWORD"):
             data["airflow_admin_password"] = pinned
-        return WorldSecrets(**data)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    created = _generate()
+        if not missing:
+            return WorldSecrets(**data)
+        created = WorldSecrets(**{**data, **missing})  # a state dir from an older version: add the new ones
+    else:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        created = _generate()
     # Write-then-rename so a crash never leaves a truncated secrets file.
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

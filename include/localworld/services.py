@@ -65,6 +65,15 @@ def fake_gcs_binary() -> str:
         return sorted(glob.glob(str(pattern), recursive=True))[0]
 
 
+def client_env(settings: WorldSettings, secrets: WorldSecrets) -> dict[str, str]:
+    """What a REST client (a training pipeline, ``multiregion.client``) needs to reach this Airflow."""
+    return {
+        "MR_AIRFLOW_URL": settings.airflow_url,
+        "MR_AIRFLOW_USER": "admin",
+        "MR_AIRFLOW_PASSWORD": secrets.airflow_admin_password,
+    }
+
+
 def airflow_env(settings: WorldSettings, secrets: WorldSecrets) -> dict[str, str]:
     """Airflow's configuration for the world: one place, used by every Airflow process and CLI call."""
     home = settings.airflow_home
@@ -104,7 +113,15 @@ def airflow_env(settings: WorldSettings, secrets: WorldSecrets) -> dict[str, str
 def _mlflow_env(settings: WorldSettings, secrets: WorldSecrets, region_name: str) -> dict[str, str]:
     """Credentials MLflow (server and clients) needs to reach one region's artifact store."""
     region = settings.topology.region(region_name)
-    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **cloud_client_env(settings, secrets)}
+    env = {
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        # Webhooks to the local Airflow: http on loopback (MLflow allows only https to public IPs by
+        # default), and one key for the stored webhook secrets across restarts.
+        "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+        "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+        "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": secrets.mlflow_webhook_key,
+        **cloud_client_env(settings, secrets),
+    }
     if region.storage.kind is StoreKind.S3:
         env |= {
             "MLFLOW_S3_ENDPOINT_URL": region.storage.endpoint or "",

@@ -9,14 +9,15 @@ or from Python::
 
 The run id is derived from (model, version or alias, promote alias), so a pipeline that retries
 its call attaches to the same run instead of starting a second one. Configuration comes from
-MR_AIRFLOW_URL, MR_AIRFLOW_USER and MR_AIRFLOW_PASSWORD (defaults: the local world's).
+MR_AIRFLOW_URL, MR_AIRFLOW_USER (default admin) and MR_AIRFLOW_PASSWORD; in the local world
+``eval "$(scripts/world.sh env)"`` exports them. It talks to Airflow through the official
+``apache-airflow-client`` (``multiregion.airflow_api``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -37,19 +38,6 @@ class ReplicationResult:
     failed_tasks: list[str]
 
 
-def _default_client() -> AirflowClient:
-    url = os.environ.get("MR_AIRFLOW_URL")
-    password = os.environ.get("MR_AIRFLOW_PASSWORD")
-    if not (url and password):  # the local world's own settings
-        from localworld.secrets import load_or_create_secrets
-        from localworld.settings import load_settings
-
-        settings = load_settings()
-        url = url or settings.airflow_url
-        password = password or load_or_create_secrets(settings.state_dir).airflow_admin_password
-    return AirflowClient(url, os.environ.get("MR_AIRFLOW_USER", "admin"), password)
-
-
 def run_id_for(model: str, version: str | None, alias: str | None, promote_alias: str) -> str:
     ref = f"v{version}" if version else f"alias-{alias}"
     raw = f"replicate-model__{model}__{ref}__to-{promote_alias}"
@@ -66,7 +54,7 @@ def replicate_model(
     run_id: str | None = None,
 ) -> ReplicationResult:
     """Trigger (or re-attach to) the replication of ``model`` and wait for its outcome."""
-    client = client or _default_client()
+    client = client or AirflowClient.from_env()
     run_id = run_id or run_id_for(model, version, alias, promote_alias)
     conf = {"model": model, "version": version or "", "alias": alias or "", "promote_alias": promote_alias}
     started = time.monotonic()
@@ -76,8 +64,7 @@ def replicate_model(
     tis = client.task_instances(DAG_ID, run_id)
     promoted = None
     if run["state"] == "success":
-        resp = client.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/promote/xcomEntries/return_value")
-        promoted = resp.json().get("value") if resp.status_code == 200 else None
+        promoted = client.xcom_value(DAG_ID, run_id, "promote")
     failed = [f"{t['task_id']}[{t['rendered_map_index'] or ''}]" for t in tis if t["state"] == "failed"]
     return ReplicationResult(run_id, run["state"], time.monotonic() - started, promoted, failed)
 
@@ -86,8 +73,8 @@ def _attempt_run_id(client: AirflowClient, base: str) -> str:
     """The run to attach to: the latest attempt unless it failed, then a new attempt (after a fix)."""
     attempt, run_id = 1, base
     while True:
-        resp = client.request("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")
-        if resp.status_code == 404 or resp.json().get("state") != "failed":
+        run = client.find_run(DAG_ID, run_id)
+        if run is None or run["state"] != "failed":
             return run_id
         attempt += 1
         run_id = f"{base}__attempt-{attempt}"

@@ -55,3 +55,29 @@ def region_names() -> list[str]:
     from multiregion.core.topology import load_topology
 
     return load_topology().region_names
+
+
+def region_list_param(description: str):
+    """A DAG param naming regions of the topology (empty: all); unknown names get a 400 from the API."""
+    from airflow.sdk import Param
+
+    return Param([], type="array", items={"type": "string", "enum": region_names()}, description=description)
+
+
+def date_list_param(description: str):
+    """A DAG param of ISO dates; a malformed or impossible date (2026-02-30) gets a 400 from the API."""
+    from airflow.sdk import Param
+
+    return Param([], type="array", items={"type": "string", "format": "date"}, description=description)
+
+
+REGISTRY_EVENTS_ASSET = "model-registry-events"
+
+
+@cache
+def registry_events_asset():
+    """The Asset the registry webhook (plugin app) records each MLflow delivery on; the
+    ``model_registry_events`` DAG is scheduled on it."""
+    from airflow.sdk import Asset
+
+    return Asset(name=REGISTRY_EVENTS_ASSET, uri="x-mlflow://primary-registry/model-events")

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from localworld.sample_data import write_partition
 
+from multiregion.airflow_api import AirflowApiError
 from multiregion.core import replica_layout as layout
 from multiregion.core.datasets import load_catalog
 from multiregion.replication import publish as pub
@@ -72,9 +73,7 @@ def test_rest_triggered_multi_partition_replication(airflow_client, world, parti
 
     # Asset events for the replicas, through the alias: one per published (region, partition). Events,
     # not /assets: the scheduler orphans (deactivates) alias-created assets no DAG references.
-    events = airflow_client.request(
-        "GET", "/assets/events", params={"source_dag_id": DAG_ID, "source_run_id": run_id, "limit": 100}
-    ).json()["asset_events"]
+    events = airflow_client.asset_events(source_dag_id=DAG_ID, source_run_id=run_id)
     assert sorted(e["name"] for e in events) == sorted(
         f"dataset-replica/{DATASET}/{r}" for r in dataset.replicate_to for _ in days
     )
@@ -90,16 +89,15 @@ def test_rest_triggered_multi_partition_replication(airflow_client, world, parti
 def test_source_asset_event_triggers_replication(airflow_client, world, partitions):
     dataset, days = partitions
     airflow_client.wait_for_dag(DAG_ID)
-    assets = airflow_client.request("GET", "/assets", params={"name_pattern": f"dataset-source/{DATASET}"}).json()
-    (asset,) = [a for a in assets["assets"] if a["name"] == f"dataset-source/{DATASET}"]
-    before = {r["dag_run_id"] for r in airflow_client.request("GET", f"/dags/{DAG_ID}/dagRuns").json()["dag_runs"]}
-    resp = airflow_client.request(
-        "POST", "/assets/events", json={"asset_id": asset["id"], "extra": {"partition": days[0]}}
-    )
-    assert resp.status_code in (200, 201), resp.text
+    from airflow_client.client.models import CreateAssetEventsBody
+
+    assets = airflow_client.assets.get_assets(name_pattern=f"dataset-source/{DATASET}").assets
+    (asset,) = [a for a in assets if a.name == f"dataset-source/{DATASET}"]
+    before = {r["dag_run_id"] for r in airflow_client.runs(DAG_ID)}
+    airflow_client.assets.create_asset_event(CreateAssetEventsBody(asset_id=asset.id, extra={"partition": days[0]}))
     deadline = time.monotonic() + 120
     while True:
-        runs = airflow_client.request("GET", f"/dags/{DAG_ID}/dagRuns", params={"limit": 100}).json()["dag_runs"]
+        runs = airflow_client.runs(DAG_ID)
         new = [r for r in runs if r["dag_run_id"] not in before and r["run_type"] == "asset_triggered"]
         if new:
             break
@@ -112,19 +110,32 @@ def test_source_asset_event_triggers_replication(airflow_client, world, partitio
     assert all(t.equals(source) for t in tables.values())
 
 
-def test_bad_rest_input_is_rejected_or_fails_fast(airflow_client):
-    airflow_client.wait_for_dag(DAG_ID)
-    resp = airflow_client.request(
-        "POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None, "conf": {"dataset": "no-such-dataset"}}
-    )
-    assert resp.status_code == 400 and "no-such-dataset" in resp.text  # the param's enum rejects it at once
+def dataset_source(world) -> str:
+    return load_catalog(world.topology).get(DATASET).source.region
 
+
+def test_bad_rest_input_is_rejected_or_fails_fast(airflow_client, world):
+    airflow_client.wait_for_dag(DAG_ID)
+    # What the params' JSON schema can judge is refused by the API (400) before a run exists.
+    for conf, message in [
+        ({"dataset": "no-such-dataset"}, "no-such-dataset"),
+        ({"dataset": DATASET, "partitions": ["2026-02-30"]}, "2026-02-30"),
+        ({"dataset": DATASET, "partitions": ["yesterday"]}, "yesterday"),
+        ({"dataset": DATASET, "regions": ["mars-1"]}, "mars-1"),
+    ]:
+        run_id = f"e2e-bad-{uuid.uuid4().hex[:8]}"
+        with pytest.raises(AirflowApiError, match=r"HTTP 400") as err:
+            airflow_client.trigger(DAG_ID, conf=conf, run_id=run_id)
+        assert message in str(err.value)
+        assert airflow_client.find_run(DAG_ID, run_id) is None
+
+    # What needs a lookup fails the first task on try 1, with a message naming the problem.
     run_id = f"e2e-bad-{uuid.uuid4().hex[:8]}"
-    airflow_client.trigger(DAG_ID, conf={"dataset": DATASET, "partitions": ["2026-02-30"]}, run_id=run_id)
+    airflow_client.trigger(DAG_ID, conf={"dataset": DATASET, "regions": [dataset_source(world)]}, run_id=run_id)
     assert airflow_client.wait(DAG_ID, run_id, timeout=300)["state"] == "failed"
     tis = {t["task_id"]: t for t in airflow_client.task_instances(DAG_ID, run_id)}
     assert tis["plan"]["state"] == "failed" and tis["plan"]["try_number"] == 1
-    assert "malformed partition date '2026-02-30': no such day" in airflow_client.task_log(DAG_ID, run_id, "plan")
+    assert "are not replication targets of dataset" in airflow_client.task_log(DAG_ID, run_id, "plan")
 
 
 def test_failed_expectations_fail_the_run_publish_nothing_and_alert(airflow_client, world, partitions):

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 
 import httpx
 import pytest
 from localworld import controller
 
-from multiregion import PROJECT_ROOT
+from multiregion.airflow_api import AirflowApiError
 from multiregion.client import replicate_model
 from multiregion.registry.mlflow_registry import RegionRegistry
 from multiregion.serving.health_client import get_health
 
 pytestmark = [pytest.mark.world, pytest.mark.airflow]
 DAG_ID = "replicate_model"
-
-
-def _pipeline():
-    spec = importlib.util.spec_from_file_location(
-        "train_and_replicate", PROJECT_ROOT / "scripts/train_and_replicate.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -52,9 +42,9 @@ def _exists(registry, model):
         return False
 
 
-def test_training_pipeline_replicates_and_every_region_serves_it(world, airflow_client):
+def test_training_pipeline_replicates_and_every_region_serves_it(world, airflow_client, training_pipeline):
     """The serving model (churn-classifier@champion): train, register, replicate over REST, served everywhere."""
-    pipeline = _pipeline()
+    pipeline = training_pipeline
     model = world.topology.primary.serving.model
     version = pipeline.train_and_register(model, world.topology.primary.registry.uri)
     airflow_client.wait_for_dag(DAG_ID)
@@ -76,8 +66,8 @@ def test_training_pipeline_replicates_and_every_region_serves_it(world, airflow_
     assert again.promoted["moved"] == []
 
 
-def test_failed_region_moves_no_alias_and_a_rerun_completes(world, airflow_client, model_name):
-    pipeline = _pipeline()
+def test_failed_region_moves_no_alias_and_a_rerun_completes(world, airflow_client, model_name, training_pipeline):
+    pipeline = training_pipeline
     v1 = pipeline.train_and_register(model_name, world.topology.primary.registry.uri, seed=1)
     first = replicate_model(model_name, version=v1, client=airflow_client)
     assert first.state == "success"
@@ -107,7 +97,6 @@ def test_failed_region_moves_no_alias_and_a_rerun_completes(world, airflow_clien
     ("conf", "message"),
     [
         ({"model": "no-such-model", "version": "1"}, "unknown model 'no-such-model'"),
-        ({"model": "churn-classifier", "version": "abc"}, "version: 'abc' is not a version number"),
         ({"model": "churn-classifier", "version": "1", "alias": "champion"}, "exactly one of version or alias"),
         ({"model": "churn-classifier", "version": "9999"}, "has no version 9999"),
     ],
@@ -121,3 +110,20 @@ def test_bad_rest_input_fails_fast_and_writes_nothing(world, airflow_client, con
     assert tis["resolve"]["state"] == "failed" and tis["resolve"]["try_number"] == 1
     assert message in airflow_client.task_log(DAG_ID, run_id, "resolve")
     assert _state(world, "churn-classifier") == before
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"model": "churn-classifier", "version": "abc"},
+        {"model": "churn classifier", "version": "1"},
+        {"model": "churn-classifier", "alias": "not an alias"},
+        {"model": "churn-classifier", "version": "1", "promote": "yes"},
+    ],
+)
+def test_what_a_schema_can_judge_is_refused_with_400_and_no_run(airflow_client, conf):
+    airflow_client.wait_for_dag(DAG_ID)
+    run_id = f"e2e-400-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(AirflowApiError, match="HTTP 400"):
+        airflow_client.trigger(DAG_ID, conf=conf, run_id=run_id)
+    assert airflow_client.find_run(DAG_ID, run_id) is None

@@ -50,6 +50,34 @@ def test_stopped_region_turns_unhealthy_then_healthy(world):
     assert [(e["region"], e["state"], e["previous"]) for e in up] == [("ap-south-1", "healthy", "unhealthy")]
 
 
+def test_two_copies_at_once_agree_and_never_write_an_older_probe_over_a_newer(world):
+    """Triggerer failover can run the watcher twice for a while: both copies probe, both write,
+    both fire. The stored health stays the newest probe's, and both events say the same."""
+    from dataclasses import replace
+
+    endpoints = _endpoints(world)
+
+    async def both():
+        runs = [RegionHealthWatchTrigger(endpoints, 0.2, POLICY, "mr_state", max_probes=4).run() for _ in range(2)]
+        return await asyncio.gather(*([e.payload async for e in run] for run in runs))
+
+    controller.stop_service(world, "serving-ap-south-1")
+    try:
+        first, second = asyncio.run(both())
+    finally:
+        controller.start_service(world, "serving-ap-south-1")
+    assert [(e["region"], e["state"]) for e in first] == [("ap-south-1", "unhealthy")]
+    assert [(e["region"], e["state"]) for e in second] == [("ap-south-1", "unhealthy")]
+    store = StateStore()
+    stored = store.load_health()["ap-south-1"]
+    assert stored.state == HealthState.UNHEALTHY
+    # a copy that lags behind (an older probe) cannot overwrite what the other wrote
+    store.save_health(replace(stored, state=HealthState.HEALTHY, last_probe_at=stored.last_probe_at - 5))
+    assert store.load_health()["ap-south-1"].state == HealthState.UNHEALTHY
+    _events(RegionHealthWatchTrigger(endpoints, 0.2, POLICY, "mr_state", max_probes=3))  # healthy again
+    assert store.load_health()["ap-south-1"].state == HealthState.HEALTHY
+
+
 def test_serialize_round_trip():
     trigger = RegionHealthWatchTrigger({"a": "http://127.0.0.1:1"}, 1.5, POLICY, None, 4)
     path, kwargs = trigger.serialize()

@@ -18,8 +18,10 @@ LINEAGE_SOURCE_REGISTRY = "mr.lineage.source_registry"
 LINEAGE_SOURCE_VERSION = "mr.lineage.source_version"
 LINEAGE_ARTIFACT_DIGEST = "mr.lineage.artifact_digest"
 VERIFIED = "mr.verified"
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$")
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$"
+ALIAS_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$"
+VERSION_PATTERN = r"^[0-9]+$"
+_MODEL_NAME, _ALIAS = re.compile(MODEL_NAME_PATTERN), re.compile(ALIAS_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class ModelRequest:
     version: str | None
     alias: str | None
     promote_alias: str
+    promote: bool = True  # False: register and verify everywhere, move no alias (staged)
 
 
 def parse_request(params: dict) -> ModelRequest:
@@ -45,7 +48,7 @@ def parse_request(params: dict) -> ModelRequest:
     for field, value in (("alias", alias), ("promote_alias", promote)):
         if value is not None and (not _ALIAS.match(value) or value.lower() == "latest" or value[1:].isdigit()):
             raise BadInputError(f"{field}: {value!r} is not a valid alias")
-    return ModelRequest(model, version, alias, promote)
+    return ModelRequest(model, version, alias, promote, bool(params.get("promote", True)))
 
 
 def artifact_digest(files: Iterable[tuple[str, str]]) -> str:

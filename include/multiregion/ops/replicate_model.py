@@ -70,6 +70,7 @@ def resolve(params: dict[str, Any]) -> dict[str, Any]:
         "model": source.name,
         "version": source.version,
         "promote_alias": request.promote_alias,
+        "promote": request.promote,
         "source_region": primary.name,
         "source_prefix": prefix,
         "files": files,
@@ -142,6 +143,9 @@ def promote(spec: dict[str, Any], results: list[dict], failures: list[dict]) -> 
     if not plan.ready:
         why = "; ".join(f"{region}: {reason}" for region, reason in sorted(plan.failed.items()))
         raise PromotionError(f"alias {alias!r} of {model} not moved in any region — {why}")
+    if not spec.get("promote", True):
+        log.info("%s v%s staged (registered and verified) in every region; no alias moved", model, spec["version"])
+        return {"model": model, "alias": None, "versions": plan.moves, "moved": [], "staged": True, "served_at": {}}
     topology = load_topology()
     registries = {name: RegionRegistry(topology.region(name)) for name in plan.moves}
     previous = {name: reg.alias_version(model, alias) for name, reg in registries.items()}

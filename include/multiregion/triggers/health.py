@@ -5,6 +5,13 @@ holds a worker, probes each endpoint every ``interval`` seconds (HTTP status and
 per-probe timeout), folds the probes into each region's health with the core evaluator
 (thresholds + hysteresis), persists the health outside Airflow's metadata database, and yields
 an event only when a region's state changes — that event starts the failover or recovery.
+
+It writes from the triggerer, safely when two copies run at once (a triggerer failover hands the
+trigger over while the old triggerer still runs it): each write is one region's row, upserted
+only if its probe is newer than the stored one, so the newest observation wins and a lagging copy
+never rolls it back. Both copies fire the same event; the failover DAG reconciles from the stored
+health and its drains are idempotent, so a duplicate event changes nothing
+(tests/triggers/test_region_health_trigger.py runs two copies).
 """
 
 from __future__ import annotations
