@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import yaml
-from localworld.provision import ensure_bucket, seed_weighted_record
+from localworld.provision import ensure_bucket, ensure_registry_webhook, seed_weighted_record
 
 from multiregion.core.topology import StoreKind, Topology, TopologyError, load_topology
 from multiregion.traffic.powerdns import PowerDnsClient, PowerDnsError
@@ -139,10 +139,23 @@ def provision_kubeconfig(timeout: float) -> None:
     log(f"kubeconfig for {server} written to {target}")
 
 
+def provision_webhook(topology: Topology, timeout: float) -> None:
+    """The primary registry's webhook to Airflow's plugin endpoint (replication on registration)."""
+    uri = topology.primary.registry.uri
+    wait_http("primary MLflow registry", f"{uri.rstrip('/')}/health", timeout)
+    url = require_env("MR_WEBHOOK_URL")
+    hook_id = ensure_registry_webhook(uri, url, require_env("MR_MLFLOW_WEBHOOK_SECRET"))
+    log(f"registry webhook {hook_id}: {uri} -> {url}")
+
+
 def main() -> int:
     timeout = float(os.environ.get("MR_WORLD_INIT_TIMEOUT", "180"))
     try:
         topology = load_topology()
+        if sys.argv[1:] == ["webhook"]:  # the registry-webhook one-shot, once MLflow is up
+            provision_webhook(topology, timeout)
+            log("done")
+            return 0
         log(f"topology {topology.name!r}: regions {', '.join(topology.region_names)}")
         provision_stores(topology, timeout)
         provision_dns(topology, timeout)

@@ -77,25 +77,35 @@ def main() -> int:
 
 
 def _replicate_model(client: AirflowClient, settings) -> None:
-    """What a training pipeline does: train, register in the primary registry, replicate over REST."""
+    """What a training pipeline does: train and register in the primary registry. Its webhook does
+    the rest: the version is staged in every region; setting `champion` on it moves it everywhere."""
     import importlib.util
 
+    from mlflow import MlflowClient
+
     from multiregion import PROJECT_ROOT
-    from multiregion.client import replicate_model
+    from multiregion.client import wait_for_registry_replication
 
     topo = settings.topology
     model = topo.primary.serving.model
-    _step(f"Model replication: train {model}, register it in {topo.primary.name}, replicate over REST")
+    _step(f"Model replication on registration: train {model}, register it in {topo.primary.name} (no REST call)")
     spec = importlib.util.spec_from_file_location("pipeline", PROJECT_ROOT / "scripts" / "train_and_replicate.py")
     pipeline = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(pipeline)
     version = pipeline.train_and_register(model, topo.primary.registry.uri)
-    print(f"  registered {model} v{version} in {topo.primary.registry.uri}")
-    result = replicate_model(model, version=version, client=client)
-    print(f"  run {result.run_id}: {result.state} in {result.seconds:.1f}s (trigger -> alias live everywhere)")
+    print(f"  registered {model} v{version} in {topo.primary.registry.uri}; its webhook starts the replication")
+    staged = wait_for_registry_replication(model, version, client=client)
+    print(f"  run {staged.run_id}: {staged.state} in {staged.seconds:.1f}s: staged (no alias moved)")
+    for region, regional in sorted((staged.promoted or {}).get("versions", {}).items()):
+        print(f"    {region:11} {model} v{regional} registered and verified")
+    MlflowClient(topo.primary.registry.uri).set_registered_model_alias(model, "champion", version)
+    print(f"  set {model}@champion -> v{version} in the primary registry")
+    promoted = wait_for_registry_replication(model, version, alias="champion", client=client)
+    print(f"  run {promoted.run_id}: {promoted.state} in {promoted.seconds:.1f}s (alias set -> live everywhere)")
     for region in topo.regions:
         health = get_health(region.serving.endpoints[0])
         print(f"    {region.name:11} serving {health['model']}@{health['alias']} v{health['version']}")
+    print("  (pipelines may call replicate_model over REST instead: python -m multiregion.client replicate-model)")
 
 
 def _failover_drill(client: AirflowClient, settings) -> None:

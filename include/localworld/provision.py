@@ -270,14 +270,19 @@ WEBHOOK_NAME = "multiregion-replication"
 
 
 def register_registry_webhook(settings: WorldSettings, secrets: WorldSecrets) -> str:
-    """The primary registry's webhook to Airflow's plugin endpoint (idempotent: updated in place)."""
+    """The primary registry's webhook to this Airflow's plugin endpoint."""
+    url = f"{settings.airflow_url}/multiregion/webhooks/mlflow"
+    return ensure_registry_webhook(settings.topology.primary.registry.uri, url, secrets.mlflow_webhook_secret)
+
+
+def ensure_registry_webhook(registry_uri: str, url: str, secret: str) -> str:
+    """Register (or update in place: idempotent) the webhook that replicates on registration."""
     from mlflow import MlflowClient
 
     from multiregion.core.registry_events import EVENTS
 
-    client = MlflowClient(tracking_uri=settings.topology.primary.registry.uri)
-    url = f"{settings.airflow_url}/multiregion/webhooks/mlflow"
-    fields = {"url": url, "events": list(EVENTS), "secret": secrets.mlflow_webhook_secret, "status": "ACTIVE"}
+    client = MlflowClient(tracking_uri=registry_uri)
+    fields = {"url": url, "events": list(EVENTS), "secret": secret, "status": "ACTIVE"}
     for hook in client.list_webhooks(max_results=1000):
         if hook.name == WEBHOOK_NAME:
             client.update_webhook(hook.webhook_id, **fields)

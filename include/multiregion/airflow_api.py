@@ -170,19 +170,22 @@ class AirflowClient:
             return None
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1, map_index: int = -1) -> str:
-        """The task's log as text: one line per record, exceptions indented below."""
-        resp = self.task_instances_api.get_log(
-            dag_id, run_id, task_id, try_number, full_content=True, map_index=map_index
+        """The task's log as text: one line per record, exceptions indented below. Read raw: the
+        client's ``StructuredLogMessage`` model drops the records' other fields (level, error_detail)."""
+        import json
+
+        resp = self.task_instances_api.get_log_without_preload_content(
+            dag_id, run_id, task_id, try_number, full_content=True, map_index=map_index, accept="application/json"
         )
+        if resp.status >= 400:
+            raise AirflowApiError(f"log of {dag_id}/{run_id}/{task_id}: HTTP {resp.status}: {resp.data[:300]!r}")
         lines = []
-        for record in resp.content.actual_instance or []:
+        for record in json.loads(resp.data).get("content") or []:
             if isinstance(record, str):
                 lines.append(record)
                 continue
-            extra = record.additional_properties
-            stamp = record.timestamp.isoformat() if record.timestamp else ""
-            lines.append(" ".join(str(v) for v in (stamp, extra.get("level"), record.event) if v))
-            for err in extra.get("error_detail") or []:
+            lines.append(" ".join(str(record[k]) for k in ("timestamp", "level", "event") if record.get(k)))
+            for err in record.get("error_detail") or []:
                 lines.append(f"    {err.get('exc_type')}: {err.get('exc_value')}")
         return "\n".join(lines)
 

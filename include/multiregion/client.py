@@ -1,6 +1,7 @@
 """Client for training pipelines: replicate a registered model to every region and wait.
 
     python -m multiregion.client replicate-model --model churn-classifier --version 7 [--alias-to champion]
+    python -m multiregion.client wait-registered --model churn-classifier --version 7 [--alias champion]
 
 or from Python::
 
@@ -61,10 +62,12 @@ def replicate_model(
     run_id = _attempt_run_id(client, run_id)
     client.trigger(DAG_ID, conf=conf, run_id=run_id)
     run = client.wait(DAG_ID, run_id, timeout=timeout)
+    return _result(client, run_id, run, started)
+
+
+def _result(client: AirflowClient, run_id: str, run: dict[str, Any], started: float) -> ReplicationResult:
     tis = client.task_instances(DAG_ID, run_id)
-    promoted = None
-    if run["state"] == "success":
-        promoted = client.xcom_value(DAG_ID, run_id, "promote")
+    promoted = client.xcom_value(DAG_ID, run_id, "promote") if run["state"] == "success" else None
     failed = [f"{t['task_id']}[{t['rendered_map_index'] or ''}]" for t in tis if t["state"] == "failed"]
     return ReplicationResult(run_id, run["state"], time.monotonic() - started, promoted, failed)
 
@@ -80,6 +83,27 @@ def _attempt_run_id(client: AirflowClient, base: str) -> str:
         run_id = f"{base}__attempt-{attempt}"
 
 
+def wait_for_registry_replication(
+    model: str, version: str, alias: str | None = None, timeout: float = 1800, client: AirflowClient | None = None
+) -> ReplicationResult:
+    """Wait for the replication the primary registry's webhook started for ``model`` v``version``
+    (staged), or for ``alias`` set on it (promoted): for pipelines that rely on the webhook."""
+    from multiregion.core.registry_events import run_id_prefix
+
+    client = client or AirflowClient.from_env()
+    prefix, started = run_id_prefix(model, version, alias), time.monotonic()
+    while True:
+        runs = [r for r in client.runs(DAG_ID, limit=100) if r["dag_run_id"].startswith(prefix)]
+        if runs:
+            break
+        if time.monotonic() - started > min(timeout, 300):
+            raise AirflowApiError(f"no replicate_model run {prefix}* : is the registry webhook registered?")
+        time.sleep(2)
+    run_id = runs[0]["dag_run_id"]
+    run = client.wait(DAG_ID, run_id, timeout=max(1.0, timeout - (time.monotonic() - started)))
+    return _result(client, run_id, run, started)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="multiregion.client", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,9 +115,19 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--alias-to", default="champion", help="alias to move in every region (default: champion)")
     rep.add_argument("--run-id", help="idempotency key (default: derived from model, version/alias, alias-to)")
     rep.add_argument("--timeout", type=float, default=1800)
+    hook = sub.add_parser("wait-registered", help="wait for the replication the registry's webhook started")
+    hook.add_argument("--model", required=True)
+    hook.add_argument("--version", required=True)
+    hook.add_argument("--alias", help="the alias set on the version in the primary registry (default: staged)")
+    hook.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args(argv)
     try:
-        result = replicate_model(args.model, args.version, args.alias, args.alias_to, args.timeout, run_id=args.run_id)
+        if args.command == "wait-registered":
+            result = wait_for_registry_replication(args.model, args.version, args.alias, args.timeout)
+        else:
+            result = replicate_model(
+                args.model, args.version, args.alias, args.alias_to, args.timeout, run_id=args.run_id
+            )
     except AirflowApiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

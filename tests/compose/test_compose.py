@@ -45,6 +45,7 @@ EXPECTED_SERVICES = {
     "powerdns",
     "k3s",
     "world-init",
+    "registry-webhook",
     "prometheus",
     "pushgateway",
     "alertmanager",

@@ -92,3 +92,20 @@ def test_prometheus_scrapes_serving_and_alertmanager_is_wired(world):
     assert any(mon.alertmanager_url.split("://")[1] in a["url"] for a in ams)
     rules = httpx.get(f"{mon.prometheus_url}/api/v1/rules", timeout=5).json()["data"]["groups"]
     assert {g["name"] for g in rules} >= {"multiregion-serving", "multiregion-pipelines"}
+
+
+def test_the_primary_registry_has_one_replication_webhook_to_the_plugin(world):
+    from localworld.provision import WEBHOOK_NAME, register_registry_webhook
+    from localworld.secrets import load_or_create_secrets
+    from mlflow import MlflowClient
+
+    secrets = load_or_create_secrets(world.state_dir)
+    first = register_registry_webhook(world, secrets)
+    assert register_registry_webhook(world, secrets) == first  # idempotent: updated in place
+    hooks = [h for h in MlflowClient(world.topology.primary.registry.uri).list_webhooks() if h.name == WEBHOOK_NAME]
+    assert [h.webhook_id for h in hooks] == [first]
+    assert hooks[0].url == f"{world.airflow_url}/multiregion/webhooks/mlflow"
+    assert {f"{e.entity}.{e.action}" for e in hooks[0].events} == {
+        "model_version.created",
+        "model_version_alias.created",
+    }

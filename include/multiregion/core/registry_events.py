@@ -53,8 +53,13 @@ class RegistryEvent:
 
     def run_id(self) -> str:
         """One replication per delivery: a redelivery names the same run."""
-        what = f"{self.alias}-v{self.version}" if self.alias else f"v{self.version}"
-        return safe_name(f"registry__{self.model}__{what}__{self.delivery_id}")
+        return run_id_prefix(self.model, self.version, self.alias) + safe_name(self.delivery_id)
+
+
+def run_id_prefix(model: str, version: str, alias: str | None = None) -> str:
+    """What every replicate_model run started by such an event is named from (then the delivery id)."""
+    what = f"{alias}-v{version}" if alias else f"v{version}"
+    return safe_name(f"registry__{model}__{what}__")
 
 
 def sign(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str:
