@@ -8,6 +8,7 @@ event and returns; ``model_registry_events`` does the work.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -24,8 +25,20 @@ WEBHOOK_CONN_ID = "mlflow_webhook"  # its password is the webhook secret
 WEBHOOK_SECRET_VARIABLE = "mlflow_webhook_secret"  # the alternative, where connections are managed elsewhere
 
 
+SECRET_TTL_S = 60.0  # a rotated secret is in effect within a minute; a lookup costs ~0.1 s
+_secret_cache: dict[str, tuple[float, str]] = {}
+
+
 def webhook_secret() -> str:
-    """The shared secret: connection ``mlflow_webhook``'s password, else Variable ``mlflow_webhook_secret``."""
+    """The shared secret, cached for ``SECRET_TTL_S``."""
+    cached = _secret_cache.get("secret")
+    if cached is None or time.monotonic() - cached[0] > SECRET_TTL_S:
+        cached = _secret_cache["secret"] = (time.monotonic(), _lookup_secret())
+    return cached[1]
+
+
+def _lookup_secret() -> str:
+    """Connection ``mlflow_webhook``'s password, else Variable ``mlflow_webhook_secret``."""
     from airflow.exceptions import AirflowNotFoundException
     from airflow.models.connection import Connection
     from airflow.models.variable import Variable
@@ -36,12 +49,18 @@ def webhook_secret() -> str:
         return Variable.get(WEBHOOK_SECRET_VARIABLE, default_var="") or ""
 
 
-def model_known(model: str) -> bool:
-    """Is ``model`` a registered model of the primary registry (the source of truth)?"""
+@functools.cache
+def _primary_registry() -> tuple[str, httpx.Client]:
+    """The primary registry's URL and one pooled client for it (a new client per call costs ~60 ms)."""
     from multiregion.core.topology import load_topology
 
-    uri = load_topology().primary.registry.uri.rstrip("/")
-    resp = httpx.get(f"{uri}/api/2.0/mlflow/registered-models/get", params={"name": model}, timeout=5.0)
+    return load_topology().primary.registry.uri.rstrip("/"), httpx.Client(timeout=5.0)
+
+
+def model_known(model: str) -> bool:
+    """Is ``model`` a registered model of the primary registry (the source of truth)?"""
+    uri, client = _primary_registry()
+    resp = client.get(f"{uri}/api/2.0/mlflow/registered-models/get", params={"name": model})
     if resp.status_code == 404 or (resp.status_code == 400 and "RESOURCE_DOES_NOT_EXIST" in resp.text):
         return False
     resp.raise_for_status()
