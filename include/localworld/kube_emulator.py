@@ -212,6 +212,29 @@ class KubeEmulator:
                 items = [self._view(d) for (c, ns, _), d in self._items.items() if (c, ns) == (cluster, namespace)]
             return {"kind": "DeploymentList", "apiVersion": "apps/v1", "metadata": {}, "items": items}
 
+        @app.post(base, status_code=201)
+        async def create(cluster: str, namespace: str, request: Request) -> dict:
+            """Create a Deployment (name and replicas from the body; 409 if it exists)."""
+            body = await _json(request)
+            name = ((body or {}).get("metadata") or {}).get("name")
+            replicas = ((body or {}).get("spec") or {}).get("replicas", 1)
+            if not isinstance(name, str) or not name or not isinstance(replicas, int) or replicas < 0:
+                raise _Problem(422, "Invalid", "metadata.name and an integer spec.replicas >= 0 are required")
+            with self._lock:
+                if (cluster, namespace, name) in self._items:
+                    raise _Problem(409, "AlreadyExists", f'deployments.apps "{name}" already exists')
+                obj = _new_deployment(DeploymentSeed(cluster, namespace, name, replicas))
+                obj["metadata"]["annotations"] = dict(body["metadata"].get("annotations") or {})
+                self._items[(cluster, namespace, name)] = _Deployment(obj, before=obj["status"])
+                return self._view(self._items[(cluster, namespace, name)])
+
+        @app.delete(base + "/{name}")
+        def delete(cluster: str, namespace: str, name: str) -> dict:
+            with self._lock:
+                self._get(cluster, namespace, name)
+                del self._items[(cluster, namespace, name)]
+            return {"kind": "Status", "apiVersion": "v1", "status": "Success"}
+
         @app.get(base + "/{name}")
         @app.get(base + "/{name}/status")
         def read(cluster: str, namespace: str, name: str) -> dict:

@@ -81,3 +81,12 @@ def registry_events_asset():
     from airflow.sdk import Asset
 
     return Asset(name=REGISTRY_EVENTS_ASSET, uri="x-mlflow://primary-registry/model-events")
+
+
+@cache
+def scaling_interval():
+    """How often ``scaling_schedule`` runs (``interval`` of config/scaling.yaml)."""
+    from multiregion.core.scaling_config import load_scaling
+    from multiregion.core.topology import load_topology
+
+    return load_scaling(load_topology()).interval

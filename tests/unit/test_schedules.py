@@ -302,3 +302,14 @@ DECISION_CASES = [
 def test_decisions(schedule, deployment, fleet_, now, action, desired, record):
     decision = decide(schedule, deployment, fleet_, now)
     assert (decision.action, decision.desired, decision.record) == (action, desired, record), decision.reason
+
+
+def test_preview_walks_the_week_carrying_the_record_like_the_dag():
+    from multiregion.core.scaling import preview
+
+    schedule = Schedule(uptime=parse_spec("Mon-Fri 08:00-20:00 UTC"), downtime_replicas=1, min_replicas=1)
+    points = preview(schedule, dep(4), fleet(), utc("2026-11-30T00:00"), days=7)  # Monday
+    changes = [(at.strftime("%a %H:%M"), n) for at, n, _ in points]
+    assert changes[:3] == [("Mon 00:00", 1), ("Mon 08:00", 4), ("Mon 20:00", 1)]
+    assert changes[-2:] == [("Fri 08:00", 4), ("Fri 20:00", 1)]  # and down over the weekend
+    assert len(changes) == 11

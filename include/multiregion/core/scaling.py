@@ -164,3 +164,27 @@ def decide(schedule: Schedule, dep: Deployment, fleet: Fleet, now: datetime) -> 
     if target > current and original is not None:
         return out(min(target, original), ScaleAction.SCALE_UP, "; ".join([f"{why}: up to {target}", *notes]), record)
     return out(current, ScaleAction.NONE, "; ".join([f"{why}: already at {current}", *notes]), original)
+
+
+def preview(
+    schedule: Schedule, dep: Deployment, fleet: Fleet, start: datetime, days: int = 7, step: timedelta | None = None
+) -> list[tuple[datetime, int, str]]:
+    """Desired replicas from ``start`` over ``days`` (every ``step``, default 15 minutes), carrying
+    the record from one step to the next as the DAG would, on a fleet that stays as given. The
+    deployment is taken as older than its grace period. Only the changes are returned (the first
+    step always)."""
+    step = step or timedelta(minutes=15)
+    current, original, out = dep.replicas, dep.original, []
+    at, end = start, start + timedelta(days=days)
+    old = replace_created(dep, start - schedule.grace_period - timedelta(days=1))
+    while at < end:
+        d = decide(schedule, Deployment(old.region, old.name, current, old.created_at, original), fleet, at)
+        if not out or d.desired != out[-1][1]:
+            out.append((at, d.desired, d.reason))
+        current, original = d.desired, d.record
+        at += step
+    return out
+
+
+def replace_created(dep: Deployment, created_at: datetime) -> Deployment:
+    return Deployment(dep.region, dep.name, dep.replicas, created_at, dep.original)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from multiregion.core.errors import BadInputError
+
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _RECURRING = re.compile(
     r"^(?P<d1>[A-Za-z]{3})(?:-(?P<d2>[A-Za-z]{3}))?\s+(?P<t1>\d{2}:\d{2})-(?P<t2>\d{2}:\d{2})\s+(?P<tz>\S+)$"
@@ -32,8 +34,9 @@ _ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})"
 _ABSOLUTE = re.compile(rf"^(?P<start>{_ISO})-(?P<end>{_ISO})$")
 
 
-class ScheduleError(ValueError):
-    """A spec that can't be used; the message names where it came from and the bad token."""
+class ScheduleError(BadInputError):
+    """A spec that can't be used; the message names where it came from and the bad token. The
+    scaling run fails at once, before anything is scaled."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,11 +22,11 @@ T = TypeVar("T")
 
 
 class DeploymentError(RuntimeError):
-    def __init__(self, region: Region, message: str) -> None:
+    def __init__(self, region: Region, message: str, name: str | None = None) -> None:
         k = region.kubernetes
-        self.region, self.namespace, self.deployment = region.name, k.namespace, k.deployment
+        self.region, self.namespace, self.deployment = region.name, k.namespace, name or k.deployment
         super().__init__(
-            f"region {region.name}: deployment {k.namespace}/{k.deployment} (connection {k.conn_id}): {message}"
+            f"region {region.name}: deployment {k.namespace}/{self.deployment} (connection {k.conn_id}): {message}"
         )
 
 
@@ -51,7 +52,7 @@ def _apps_api(region: Region) -> Any:
     return client.AppsV1Api(api_client=hook.get_conn())
 
 
-def _call(region: Region, what: str, fn: Callable[[Any], T], api: Any = None) -> T:
+def _call(region: Region, what: str, fn: Callable[[Any], T], api: Any = None, name: str | None = None) -> T:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
@@ -60,12 +61,12 @@ def _call(region: Region, what: str, fn: Callable[[Any], T], api: Any = None) ->
     except ApiException as exc:
         detail = f"{what} failed: HTTP {exc.status} {exc.reason}"
         if exc.status == 404:
-            raise DeploymentNotFound(region, f"not found ({what})") from exc
+            raise DeploymentNotFound(region, f"not found ({what})", name) from exc
         if exc.status is not None and (exc.status >= 500 or exc.status == 429):
-            raise ClusterUnavailable(region, detail) from exc
-        raise DeploymentError(region, f"{detail}: {(exc.body or '')[:300]}") from exc
+            raise ClusterUnavailable(region, detail, name) from exc
+        raise DeploymentError(region, f"{detail}: {(exc.body or '')[:300]}", name) from exc
     except HTTPError as exc:
-        raise ClusterUnavailable(region, f"{what} failed: cluster API unreachable ({exc})") from exc
+        raise ClusterUnavailable(region, f"{what} failed: cluster API unreachable ({exc})", name) from exc
 
 
 def _read(region: Region, api: Any = None) -> Any:
@@ -84,21 +85,52 @@ def replicas(region: Region) -> tuple[int, int]:
     return _spec_replicas(dep), ready
 
 
-def scale(region: Region, replicas: int) -> bool:
+def scale(region: Region, replicas: int, name: str | None = None) -> bool:
     """Set the deployment's replicas through the scale subresource; False (and no write) if already so.
 
     ``replicas`` must be within 0..max_replicas of the topology: a guard against a runaway plan.
+    ``name``: another deployment of the region's namespace (default: its serving deployment).
     """
-    k = region.kubernetes
+    k, name = region.kubernetes, name or region.kubernetes.deployment
     if not isinstance(replicas, int) or isinstance(replicas, bool) or not 0 <= replicas <= k.max_replicas:
         raise ValueError(f"region {region.name}: replicas must be an integer in 0..{k.max_replicas}, got {replicas!r}")
     api = _apps_api(region)
-    current = _call(region, "read scale", lambda a: a.read_namespaced_deployment_scale(k.deployment, k.namespace), api)
-    if current.spec.replicas == replicas:
+    read = _call(region, "read scale", lambda a: a.read_namespaced_deployment_scale(name, k.namespace), api, name)
+    if read.spec.replicas == replicas:
         return False
     body = {"spec": {"replicas": replicas}}
-    _call(region, "scale", lambda a: a.patch_namespaced_deployment_scale(k.deployment, k.namespace, body), api)
+    _call(region, "scale", lambda a: a.patch_namespaced_deployment_scale(name, k.namespace, body), api, name)
     return True
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    name: str
+    replicas: int
+    created_at: datetime | None
+    annotations: dict[str, str]
+
+
+def list_deployments(region: Region) -> list[DeploymentInfo]:
+    """Every deployment of the region's namespace: name, spec replicas, creation time, annotations."""
+    k = region.kubernetes
+    found = _call(region, "list", lambda a: a.list_namespaced_deployment(k.namespace))
+    return [
+        DeploymentInfo(
+            d.metadata.name,
+            _spec_replicas(d),
+            d.metadata.creation_timestamp,
+            dict(d.metadata.annotations or {}),
+        )
+        for d in found.items
+    ]
+
+
+def annotate(region: Region, name: str, annotations: dict[str, str | None]) -> None:
+    """Set (or, with None, remove) annotations on a deployment (a merge patch: others are kept)."""
+    k = region.kubernetes
+    body = {"metadata": {"annotations": annotations}}
+    _call(region, "annotate", lambda a: a.patch_namespaced_deployment(name, k.namespace, body), name=name)
 
 
 def rollout_restart(region: Region) -> str:

@@ -11,6 +11,9 @@ ERROR_RATE = (
 )
 
 
+REQUEST_RATES = "sum by (region) (rate(multiregion_serving_requests_total[{window}]))"
+
+
 class PrometheusError(RuntimeError):
     pass
 
@@ -33,3 +36,20 @@ async def error_rate(client: httpx.AsyncClient, prometheus_url: str, region: str
     except httpx.HTTPError as exc:
         raise PrometheusError(f"cannot reach Prometheus at {prometheus_url}: {exc}") from exc
     return parse_scalar(resp.json())
+
+
+def request_rates(prometheus_url: str, regions: list[str], window: str = "5m") -> dict[str, float]:
+    """Requests/s each region's serving answers now (0 for a region with no series: no traffic)."""
+    try:
+        resp = httpx.get(
+            f"{prometheus_url.rstrip('/')}/api/v1/query",
+            params={"query": REQUEST_RATES.format(window=window)},
+            timeout=10,
+        )
+        body = resp.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise PrometheusError(f"cannot query Prometheus at {prometheus_url}: {exc}") from exc
+    if body.get("status") != "success":
+        raise PrometheusError(f"Prometheus query failed: {body.get('error', body)}")
+    found = {r["metric"].get("region"): float(r["value"][1]) for r in body["data"]["result"]}
+    return {region: found.get(region, 0.0) for region in regions}

@@ -36,6 +36,18 @@ CREATE TABLE IF NOT EXISTS traffic_original (
     recorded_at timestamptz NOT NULL DEFAULT now(),
     run_id text
 );
+CREATE TABLE IF NOT EXISTS scaling_audit (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now(),
+    region text NOT NULL,
+    deployment text NOT NULL,
+    action text NOT NULL,
+    old_replicas integer NOT NULL,
+    new_replicas integer NOT NULL,
+    reason text NOT NULL,
+    dry_run boolean NOT NULL,
+    run_id text
+);
 CREATE TABLE IF NOT EXISTS traffic_audit (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL DEFAULT now(),
@@ -131,6 +143,23 @@ class StateStore:
         with self._tx() as cur:
             cur.execute("SELECT region, weight FROM traffic_original")
             return dict(cur.fetchall())
+
+    # --- scaling ------------------------------------------------------------------------------
+    def record_scaling(self, row: dict[str, Any]) -> None:
+        """One audit row per scaling change (or, in a dry run, per change it would make)."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO scaling_audit (region, deployment, action, old_replicas, new_replicas, reason, "
+                "dry_run, run_id) VALUES (%(region)s, %(deployment)s, %(action)s, %(current)s, %(desired)s, "
+                "%(reason)s, %(dry_run)s, %(run_id)s)",
+                row,
+            )
+
+    def scaling_audit(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._tx() as cur:
+            cur.execute("SELECT * FROM scaling_audit ORDER BY id DESC LIMIT %s", (limit,))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def audit(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._tx() as cur:
