@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from localworld import controller
@@ -89,6 +90,25 @@ def take_down(settings: WorldSettings, *regions: str) -> float:
     at = time.time()
     controller.stop_service(settings, *(f"serving-{r}" for r in regions))
     return at
+
+
+@contextmanager
+def frozen(settings: WorldSettings, *regions: str) -> Iterator[float]:
+    """Freeze the regions' serving processes in the same instant (SIGSTOP: probes time out), so the
+    health watcher sees them fail in the same probe round; thawed on exit. Yields when it happened.
+    (Stopping them through the supervisor takes seconds each: the first would be drained while
+    the last still answered.)"""
+    import signal
+
+    pids = [controller.service_pid(settings, f"serving-{r}") for r in regions]
+    at = time.time()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield at
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
 
 def time_to_drain(settings: WorldSettings, region: str, since: float, timeout: float = 120) -> dict[str, float]:

@@ -57,9 +57,12 @@ def test_two_copies_at_once_agree_and_never_write_an_older_probe_over_a_newer(wo
 
     endpoints = _endpoints(world)
 
+    async def collect(trigger: RegionHealthWatchTrigger) -> list[dict]:
+        return [event.payload async for event in trigger.run()]
+
     async def both():
-        runs = [RegionHealthWatchTrigger(endpoints, 0.2, POLICY, "mr_state", max_probes=4).run() for _ in range(2)]
-        return await asyncio.gather(*([e.payload async for e in run] for run in runs))
+        copies = [RegionHealthWatchTrigger(endpoints, 0.2, POLICY, "mr_state", max_probes=4) for _ in range(2)]
+        return await asyncio.gather(*(collect(c) for c in copies))
 
     controller.stop_service(world, "serving-ap-south-1")
     try:

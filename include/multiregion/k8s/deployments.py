@@ -8,6 +8,8 @@ The kubernetes client is imported inside functions: DAG files import this module
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,12 +45,20 @@ class RolloutTimeout(DeploymentError):
 
 
 def _apps_api(region: Region) -> Any:
+    """The region's AppsV1Api, one per process and connection (a hook loads its kubeconfig each
+    time it is built, which a scaling pass over many Deployments would pay on every call)."""
+    conn_id = region.kubernetes.conn_id
+    return _cached_api(conn_id, os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}"), os.getpid())
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_api(conn_id: str, *_identity: object) -> Any:
     from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
     from kubernetes import client
 
     # A Configuration of its own: otherwise the hook loads the kubeconfig into the client's
     # process-wide default, shared by every region's hook in the process.
-    hook = KubernetesHook(conn_id=region.kubernetes.conn_id, client_configuration=client.Configuration())
+    hook = KubernetesHook(conn_id=conn_id, client_configuration=client.Configuration())
     return client.AppsV1Api(api_client=hook.get_conn())
 
 
