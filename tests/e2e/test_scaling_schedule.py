@@ -121,3 +121,33 @@ def test_a_drained_restoring_or_unhealthy_region_suspends_downscaling(world, air
     free = _mine(_run(airflow_client, {}), name)  # nothing blocks it any more
     assert free["action"] in ("scale_down", "none")
     assert _state(region, name) == (1, "4")
+
+
+def test_a_failed_scale_call_alerts_and_fails_after_the_others(world, scheduled):
+    """apply() in-process on the world's cluster: the missing Deployment alerts ScalingFailed,
+    the other change is still made, audited and pushed as a metric, then the task fails."""
+    import httpx
+
+    from multiregion.monitoring.alertmanager import active_alerts
+    from multiregion.ops.scaling import SCALING_FAILED, apply
+
+    region, name = scheduled
+    run_id = f"e2e-scaling-fail-{uuid.uuid4().hex[:6]}"
+    change = {"region": region.name, "current": 4, "desired": 2, "action": "scale_down", "record": 4, "changed": True}
+    planned = {
+        "decisions": [
+            {**change, "deployment": "no-such-deployment", "reason": "test"},
+            {**change, "deployment": name, "reason": "test"},
+        ]
+    }
+    with pytest.raises(RuntimeError, match="1 scaling change"):
+        apply(planned, dry_run=False, run_id=run_id)
+    assert _state(region, name) == (2, "4")
+    alerts = active_alerts(world.topology.monitoring.alertmanager_url, SCALING_FAILED)
+    assert any(
+        a["labels"].get("deployment") == "no-such-deployment" and run_id in a["annotations"]["description"]
+        for a in alerts
+    )
+    assert [a["deployment"] for a in StateStore().scaling_audit(20) if a["run_id"] == run_id] == [name]
+    metrics = httpx.get(f"{world.topology.monitoring.pushgateway_url}/metrics", timeout=10).text
+    assert f'multiregion_scaling_desired_replicas{{action="scale_down",deployment="{name}"' in metrics

@@ -88,3 +88,13 @@ def test_bad_annotations_name_the_deployment_and_the_annotation(annotations, mes
     config = parse_scaling(GOOD, TOPOLOGY, "s.yaml")
     with pytest.raises(ScheduleError, match=message.replace(".", r"\.").replace("(", r"\(")):
         config.schedule_for("us-west-2", "batch", annotations)
+
+
+def test_the_preview_cli_prints_the_changes_and_writes_a_png(tmp_path, capsys):
+    from multiregion.scaling_preview import main
+
+    out = tmp_path / "preview.png"
+    assert main(["--offline", "--replicas", "4", "--start", "2026-12-21T00:00:00+00:00", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "eu-west-1/model-server" in printed and "Thu 2026-12-24 18:00 UTC    2  in downtime" in printed
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
