@@ -18,7 +18,12 @@ import time
 import warnings
 
 
-def train_and_register(model_name: str, registry_uri: str, extra_mib: int = 0, seed: int | None = None) -> str:
+def train_and_register(
+    model_name: str, registry_uri: str, extra_mib: int = 0, seed: int | None = None, on_registration: bool = True
+) -> str:
+    """Train, log and register a version. ``on_registration=False`` tags the registered model
+    ``mr.replicate_on_registration=false`` first: the registry's webhook leaves it to this
+    pipeline's REST call (otherwise both would replicate it, idempotently but twice)."""
     import mlflow
     import mlflow.sklearn
     from localworld.sample_data import churn_table
@@ -29,6 +34,8 @@ def train_and_register(model_name: str, registry_uri: str, extra_mib: int = 0, s
     features = frame[["tenure_months", "monthly_spend", "support_tickets"]].astype("float64")
     model = LogisticRegression(max_iter=500).fit(features, frame["label"])
     mlflow.set_tracking_uri(registry_uri)
+    if not on_registration:
+        _opt_out(mlflow.MlflowClient(registry_uri), model_name)
     mlflow.set_experiment("churn-training")
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_name=f"train-{seed}"):
         mlflow.log_params({"seed": seed, "rows": len(frame)})
@@ -53,6 +60,17 @@ def train_and_register(model_name: str, registry_uri: str, extra_mib: int = 0, s
                 **extra,
             )
     return str(info.registered_model_version)
+
+
+def _opt_out(client, model_name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    from multiregion.core.registry_events import OPT_OUT_TAG
+
+    try:
+        client.create_registered_model(model_name, tags={OPT_OUT_TAG: "false"})
+    except MlflowException:  # it exists
+        client.set_registered_model_tag(model_name, OPT_OUT_TAG, "false")
 
 
 def main() -> int:

@@ -116,6 +116,15 @@ def test_forged_malformed_and_unknown_deliveries_are_refused_and_start_nothing(
     body, headers = _delivery(world_secrets.mlflow_webhook_secret, {"name": "no-such-model-x", "version": "1"})
     unknown = httpx.post(webhook_url, content=body, headers=headers, timeout=10)
     assert unknown.status_code == 404 and "unknown model 'no-such-model-x'" in unknown.text
+    opted_out = f"opted-out-{uuid.uuid4().hex[:6]}"
+    from mlflow import MlflowClient
+
+    from multiregion.core.registry_events import OPT_OUT_TAG
+
+    MlflowClient(world.topology.primary.registry.uri).create_registered_model(opted_out, tags={OPT_OUT_TAG: "false"})
+    body, headers = _delivery(world_secrets.mlflow_webhook_secret, {"name": opted_out, "version": "1"})
+    ignored = httpx.post(webhook_url, content=body, headers=headers, timeout=10)
+    assert ignored.status_code == 202 and ignored.json()["status"] == "ignored"
     assert _deliveries(airflow_client) == before
     assert len(airflow_client.runs(DISPATCH_DAG)) == dispatch_runs
     # nothing else in the app is open

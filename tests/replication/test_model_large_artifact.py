@@ -25,7 +25,7 @@ def _train(name: str, registry_uri: str, extra_mib: int) -> str:
     spec = importlib.util.spec_from_file_location("pipeline", PROJECT_ROOT / "scripts/train_and_replicate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.train_and_register(name, registry_uri, extra_mib=extra_mib, seed=3)
+    return module.train_and_register(name, registry_uri, extra_mib=extra_mib, seed=3, on_registration=False)
 
 
 def _replicate_child(spec: dict, region: str, out) -> None:

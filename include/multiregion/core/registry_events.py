@@ -30,6 +30,8 @@ MAX_SKEW_S = 300  # a delivery older (or newer) than this is refused: no replay 
 VERSION_CREATED = "model_version.created"
 ALIAS_CREATED = "model_version_alias.created"
 EVENTS = (VERSION_CREATED, ALIAS_CREATED)
+# A registered-model tag: "false" opts the model out (its pipeline replicates over REST instead).
+OPT_OUT_TAG = "mr.replicate_on_registration"
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 

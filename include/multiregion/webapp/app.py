@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from multiregion.core.errors import BadInputError
-from multiregion.core.registry_events import SignatureError, parse_event, verify
+from multiregion.core.registry_events import OPT_OUT_TAG, SignatureError, parse_event, verify
 
 log = logging.getLogger(__name__)
 WEBHOOK_CONN_ID = "mlflow_webhook"  # its password is the webhook secret
@@ -57,14 +57,16 @@ def _primary_registry() -> tuple[str, httpx.Client]:
     return load_topology().primary.registry.uri.rstrip("/"), httpx.Client(timeout=5.0)
 
 
-def model_known(model: str) -> bool:
-    """Is ``model`` a registered model of the primary registry (the source of truth)?"""
+def model_policy(model: str) -> str:
+    """``unknown`` (not in the primary registry, the source of truth), ``opted_out`` (its tag
+    ``mr.replicate_on_registration`` is ``false``) or ``replicate``."""
     uri, client = _primary_registry()
     resp = client.get(f"{uri}/api/2.0/mlflow/registered-models/get", params={"name": model})
     if resp.status_code == 404 or (resp.status_code == 400 and "RESOURCE_DOES_NOT_EXIST" in resp.text):
-        return False
+        return "unknown"
     resp.raise_for_status()
-    return True
+    tags = {t["key"]: t.get("value") for t in resp.json().get("registered_model", {}).get("tags", [])}
+    return "opted_out" if str(tags.get(OPT_OUT_TAG, "")).lower() == "false" else "replicate"
 
 
 def _error(status: int, detail: str) -> JSONResponse:
@@ -96,8 +98,11 @@ def create_app() -> FastAPI:
         if event is None:
             return {"status": "ignored", "detail": "event not acted on"}
         try:
-            if not await run_in_threadpool(model_known, event.model):
+            policy = await run_in_threadpool(model_policy, event.model)
+            if policy == "unknown":
                 return _error(404, f"unknown model {event.model!r}: not registered in the primary registry")
+            if policy == "opted_out":
+                return {"status": "ignored", "detail": f"{event.model} is opted out ({OPT_OUT_TAG}=false)"}
             created, event_id = await run_in_threadpool(registry_events.record, event)
         except httpx.HTTPError as exc:  # MLflow retries a 503
             return _error(503, f"primary registry unreachable: {exc}")
