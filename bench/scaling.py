@@ -20,8 +20,6 @@ import json
 import os
 import socket
 import statistics
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +43,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from localworld.connections import build_connections, connection_env
+    from localworld.kube_emulator import DeploymentSeed, emulator_process
     from localworld.secrets import load_or_create_secrets
     from localworld.settings import load_settings
 
@@ -56,22 +55,12 @@ def main() -> int:
 
     settings = dataclasses.replace(load_settings(), kube_port=_free_port())
     topology = settings.topology
-    argv = [sys.executable, "-m", "localworld.kube_emulator", "--port", str(settings.kube_port), "--ready-delay", "0"]
-    for r in topology.regions:
-        for i in range(args.per_region):
-            argv += ["--deployment", f"{r.name}/{r.kubernetes.namespace}/svc-{i:03d}=4"]
-    proc = subprocess.Popen(argv, env={"PYTHONPATH": str(ROOT / "include"), "PATH": "/usr/bin:/bin"})
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{settings.kube_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit("emulator did not start")
-            time.sleep(0.2)
+    seeds = [
+        DeploymentSeed(r.name, r.kubernetes.namespace, f"svc-{i:03d}", 4)
+        for r in topology.regions
+        for i in range(args.per_region)
+    ]
+    with emulator_process(settings.kube_port, seeds, "--ready-delay", "0"):
         env = connection_env(build_connections(settings, load_or_create_secrets(settings.state_dir)))
         os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW_CONN_K8S_")})
         annotations = {PREFIX + "downtime": "always", PREFIX + "downtime-replicas": "1", PREFIX + "grace-period": "0s"}
@@ -119,9 +108,6 @@ def main() -> int:
         for _ in range(calls):
             client.get(f"{settings.kube_url}/healthz")
         bare_s = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
     n = len(deps)
     result = {

@@ -27,7 +27,8 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -384,6 +385,40 @@ def _parse_hook(text: str) -> tuple[str, list[str]]:
     if not sep or not command.strip():
         raise argparse.ArgumentTypeError(f"expected CLUSTER=COMMAND (or *=COMMAND), got {text!r}")
     return cluster, shlex.split(command)
+
+
+@contextmanager
+def emulator_process(port: int, seeds: Iterable[DeploymentSeed], *extra: str, timeout: float = 60) -> Iterator[str]:
+    """The emulator in a subprocess on ``port`` (tests and benchmarks, never the world's); yields
+    its URL once it answers, and stops it on exit. ``extra``: more command-line options."""
+    import sys
+
+    import httpx
+
+    from multiregion import PROJECT_ROOT
+
+    argv = [sys.executable, "-m", "localworld.kube_emulator", "--port", str(port), *extra]
+    for seed in seeds:
+        argv += ["--deployment", f"{seed.cluster}/{seed.namespace}/{seed.name}={seed.replicas}"]
+    proc = subprocess.Popen(argv, env={"PYTHONPATH": str(PROJECT_ROOT / "include"), "PATH": "/usr/bin:/bin"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"kube emulator exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"kube emulator did not answer on {url} within {timeout:.0f}s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:

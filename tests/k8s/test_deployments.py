@@ -11,15 +11,14 @@ import json
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 from localworld.connections import build_connections, connection_env
+from localworld.kube_emulator import emulator_process, seeds_from_topology
 from localworld.secrets import load_or_create_secrets
 from localworld.settings import load_settings
 
-from multiregion import PROJECT_ROOT
 from multiregion.k8s import deployments
 from multiregion.k8s.deployments import ClusterUnavailable, DeploymentNotFound, RolloutTimeout
 
@@ -38,33 +37,19 @@ def kube(tmp_path_factory):
     marks = tmp_path_factory.mktemp("restarts")
     settings = dataclasses.replace(load_settings(), kube_port=_free_port())
     hook = f"{sys.executable} -c 'import pathlib,sys; pathlib.Path(sys.argv[1]).write_text(sys.argv[2])'"
-    argv = [sys.executable, "-m", "localworld.kube_emulator", "--port", str(settings.kube_port)]
-    argv += ["--ready-delay", str(READY_DELAY)]
-    argv += ["--on-restart", f"*={hook} {marks}/{{cluster}} {{namespace}}/{{deployment}}"]
-    for r in settings.topology.regions:
-        k = r.kubernetes
-        argv += ["--deployment", f"{r.name}/{k.namespace}/{k.deployment}={k.min_replicas}"]
-    proc = subprocess.Popen(argv, env={"PYTHONPATH": str(PROJECT_ROOT / "include"), "PATH": "/usr/bin:/bin"})
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{settings.kube_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "emulator exited"
-            assert time.monotonic() < deadline, "emulator did not start"
-            time.sleep(0.2)
+    options = [
+        "--ready-delay",
+        str(READY_DELAY),
+        "--on-restart",
+        f"*={hook} {marks}/{{cluster}} {{namespace}}/{{deployment}}",
+    ]
+    with emulator_process(settings.kube_port, seeds_from_topology(settings.topology), *options):
         env = connection_env(build_connections(settings, load_or_create_secrets(settings.state_dir)))
         with pytest.MonkeyPatch.context() as mp:
             for key, value in env.items():
                 if key.startswith("AIRFLOW_CONN_K8S_"):
                     mp.setenv(key, value)
             yield settings, marks
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _raw(settings, region) -> dict:
