@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 from localworld import controller as world_controller
+from localworld import drills
 
 from multiregion.core.scaling_config import ORIGINAL_REPLICAS, PREFIX
 from multiregion.core.traffic_policy import ChangeKind
@@ -25,9 +26,35 @@ DAG_ID = "scaling_schedule"
 IN_2030 = "2030-01-01T00:00+00:00-2030-01-02T00:00+00:00"
 
 
+def _at_rest(world, airflow_client) -> None:
+    """No failover automation still running (an earlier test's recovery could restore weights
+    meanwhile), every serving up, the topology's weights, and every region judged healthy."""
+    from multiregion.core.health import HealthState
+    from multiregion.core.scaling_config import load_scaling
+    from multiregion.ops.scaling import fleet_state
+
+    def idle() -> bool:
+        return not any(
+            r["state"] in ("queued", "running")
+            for dag_id in (drills.FAILOVER_DAG, drills.RECOVERY_DAG)
+            for r in airflow_client.runs(dag_id, limit=5)
+        )
+
+    drills.wait_for("no failover or recovery run in progress", idle, 600, 2)
+    drills.reset(world)
+    config = load_scaling(world.topology)
+
+    def calm() -> bool:
+        fleet = fleet_state(world.topology, config)
+        return not fleet.restoring and set(fleet.health.values()) == {HealthState.HEALTHY}
+
+    drills.wait_for("every region healthy, nothing drained", calm, 120, 1)
+
+
 @pytest.fixture
-def scheduled(world):
+def scheduled(world, airflow_client):
     """A 4-replica Deployment in us-west-2 whose schedule is its annotations (no grace period)."""
+    _at_rest(world, airflow_client)
     region = world.topology.region("us-west-2")
     name = f"e2e-batch-{uuid.uuid4().hex[:6]}"
     body = {
@@ -77,7 +104,8 @@ def test_downtime_scales_down_uptime_restores_and_a_dry_run_changes_nothing(worl
     region, name = scheduled
     airflow_client.wait_for_dag(DAG_ID)
     dry = _run(airflow_client, {"now": "2030-01-01T12:00:00+00:00", "dry_run": True})
-    assert (_mine(dry, name)["action"], _mine(dry, name)["desired"]) == ("scale_down", 1)
+    mine = _mine(dry, name)
+    assert (mine["action"], mine["desired"]) == ("scale_down", 1), mine
     assert _state(region, name) == (4, None)  # reported only
     audit = [a for a in StateStore().scaling_audit(50) if a["run_id"] == dry["run_id"]]
     assert [(a["deployment"], a["action"], a["dry_run"]) for a in audit] == [(name, "scale_down", True)]
