@@ -71,7 +71,7 @@ def replicate_model():
         from multiregion.ops.replicate_model import replicate_to
 
         try:
-            return replicate_to(spec, region)
+            return replicate_to(spec, region, ti.run_id)
         except Exception as exc:
             # promote (all_done) reads this to say which region failed and why
             ti.xcom_push(key="failure", value={"region": region, "error": f"{type(exc).__name__}: {exc}"[:500]})

@@ -90,3 +90,12 @@ def scaling_interval():
     from multiregion.core.topology import load_topology
 
     return load_scaling(load_topology()).interval
+
+
+@cache
+def cost_config():
+    """The cost analyzer's config (config/cost.yaml): its schedule and clouds."""
+    from multiregion.core.cost_config import load_cost_config
+    from multiregion.core.topology import load_topology
+
+    return load_cost_config(load_topology())

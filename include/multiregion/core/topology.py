@@ -280,18 +280,23 @@ def parse_topology(text: str, source: str = "<topology>", env: dict[str, str] | 
     try:
         return Topology.model_validate(expanded)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = _describe_location(tuple(err["loc"]), expanded)
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "missing":
-                msg = "missing required field"
-            elif err["type"] == "extra_forbidden":
-                msg = "unknown field"
-            elif isinstance(err.get("input"), str | int | float) and not err["type"].startswith("value_error"):
-                msg = f"{msg} (got {err['input']!r})"
-            lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
-        raise TopologyError("\n".join(lines)) from None
+        raise TopologyError(describe_validation_error(exc, source, expanded)) from None
+
+
+def describe_validation_error(exc: ValidationError, source: str, raw: Any) -> str:
+    """One line per problem of a config file: the file, where in it, and what is wrong."""
+    lines = []
+    for err in exc.errors():
+        where = _describe_location(tuple(err["loc"]), raw)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "missing required field"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif isinstance(err.get("input"), str | int | float) and not err["type"].startswith("value_error"):
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
+    return "\n".join(lines)
 
 
 def default_topology_path() -> Path:

@@ -53,3 +53,28 @@ def request_rates(prometheus_url: str, regions: list[str], window: str = "5m") -
         raise PrometheusError(f"Prometheus query failed: {body.get('error', body)}")
     found = {r["metric"].get("region"): float(r["value"][1]) for r in body["data"]["result"]}
     return {region: found.get(region, 0.0) for region in regions}
+
+
+def hourly_request_rates(prometheus_url: str, regions: list[str], weeks: int, end: float) -> dict[str, list]:
+    """Each region's mean requests/s per hour over the ``weeks`` before ``end`` (epoch seconds):
+    {region: [(datetime UTC, rate), ...]} (a region with no series: an empty list)."""
+    from datetime import UTC, datetime
+
+    start = end - weeks * 7 * 86400
+    try:
+        resp = httpx.get(
+            f"{prometheus_url.rstrip('/')}/api/v1/query_range",
+            params={"query": REQUEST_RATES.format(window="1h"), "start": start, "end": end, "step": 3600},
+            timeout=30,
+        )
+        body = resp.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise PrometheusError(f"cannot query Prometheus at {prometheus_url}: {exc}") from exc
+    if body.get("status") != "success":
+        raise PrometheusError(f"Prometheus query failed: {body.get('error', body)}")
+    out: dict[str, list] = {r: [] for r in regions}
+    for series in body["data"]["result"]:
+        region = series["metric"].get("region")
+        if region in out:
+            out[region] = [(datetime.fromtimestamp(float(t), UTC), float(v)) for t, v in series["values"]]
+    return out

@@ -6,7 +6,6 @@ travel through XCom and map over tasks; every step is idempotent and safe to re-
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from multiregion.core.egress import route_key
 from multiregion.core.errors import BadInputError, PermanentError
 from multiregion.core.manifest import plan_copy
 from multiregion.core.topology import Topology, load_topology
+from multiregion.replication import ledger
 from multiregion.replication import publish as pub
 from multiregion.replication.copy import copy_entries
 from multiregion.replication.route import choose_source, source_location
@@ -256,18 +256,22 @@ def report(items: list[dict] | None, published: list[dict], run_id: str) -> dict
     topology, _ = _world()
     done = {(p["dataset"], p["partition"], p["region"]): p for p in published}
     primary = region_store(topology.primary)
-    day = datetime.now(UTC).date().isoformat()
     routes: dict[str, dict[str, float]] = {}
     for rep in published:
         if rep.get("route"):
             row = routes.setdefault(rep["route"]["key"], {"bytes": 0, "cost_usd": 0.0})
             row["bytes"] += rep["bytes_copied"]
             row["cost_usd"] += rep["bytes_copied"] / 1e9 * rep["route"]["price_per_gb"]
-            ledger = {**rep, "run_id": run_id, "recorded_at": datetime.now(UTC).isoformat(timespec="seconds")}
-            primary.write(
-                layout.transfer_ledger_key(day, run_id, rep["dataset"], rep["partition"], rep["region"]),
-                json.dumps(ledger, sort_keys=True).encode(),
-                content_type="application/json",
+            ledger.record(
+                primary,
+                kind="dataset",
+                name=rep["dataset"],
+                partition=rep["partition"],
+                source_region=rep["route"]["source_region"],
+                dest_region=rep["region"],
+                nbytes=rep["bytes_copied"],
+                run_id=run_id,
+                extra=rep,
             )
         push_gauges(
             topology.monitoring.pushgateway_url,

@@ -85,7 +85,7 @@ def resolve(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def replicate_to(spec: dict[str, Any], region_name: str) -> dict[str, Any]:
+def replicate_to(spec: dict[str, Any], region_name: str, run_id: str = "manual") -> dict[str, Any]:
     """Give ``region_name`` a verified copy of the version (idempotent); returns its regional version."""
     topology = load_topology()
     region = topology.region(region_name)
@@ -95,6 +95,19 @@ def replicate_to(spec: dict[str, Any], region_name: str) -> dict[str, Any]:
         version, copied = spec["version"], 0
     else:
         version, copied = _copy_and_register(spec, region, registry, topology.region(spec["source_region"]))
+        if copied:  # the cost analyzer prices what moved (route ledger)
+            from multiregion.replication import ledger
+
+            ledger.record(
+                region_store(topology.primary),
+                kind="model",
+                name=model,
+                partition=f"v{spec['version']}",
+                source_region=spec["source_region"],
+                dest_region=region.name,
+                nbytes=copied,
+                run_id=run_id,
+            )
     mv = registry.client.get_model_version(model, version)
     smoke = None
     if (mv.tags or {}).get(VERIFIED) != "true":

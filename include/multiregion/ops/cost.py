@@ -1,0 +1,346 @@
+"""Task bodies of ``cost_analysis``: plan the days, ingest each cloud, publish the days, analyse, report.
+
+ingest (one task per cloud) finds that cloud's complete deliveries, normalizes them, validates the
+result with Great Expectations and stages one Parquet file per charge day (content-addressed,
+invisible); publish (one writer) makes each day's manifest and pointer, keeping a failed cloud's
+previous file (a partial day); analyse reads the published days; report writes the HTML report,
+pushes metrics, alerts, and fails the run if a cloud's export was missing or invalid.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from multiregion.core.cost_config import CostConfig, load_cost_config
+from multiregion.core.errors import BadInputError
+from multiregion.core.topology import Topology, load_topology
+from multiregion.cost.exports import CostExportInvalid, CostExportMissing, find_delivery, period_of
+from multiregion.stores.registry import region_store
+
+log = logging.getLogger(__name__)
+EXPORT_MISSING, EXPORT_INVALID = "CostExportMissing", "CostExportInvalid"
+ANOMALY, CROSS_CHECK = "CostAnomaly", "CostCrossCheckMismatch"
+COST_TAG_KEYS = ["team", "env", "cost_center"]
+
+
+def _world() -> tuple[Topology, CostConfig]:
+    topology = load_topology()
+    return topology, load_cost_config(topology)
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInputError(f"{field}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def plan(run_day: str, start: str = "", end: str = "", clouds: list[str] | None = None) -> dict[str, Any]:
+    """The charge days to (re-)ingest: ``start``..``end`` if given (a backfill), else the trailing
+    window before the run's day and the open billing period; and the clouds."""
+    _, config = _world()
+    unknown = sorted(set(clouds or []) - set(config.clouds))
+    if unknown:
+        raise BadInputError(f"clouds: unknown {unknown} (configured: {sorted(config.clouds)})")
+    if start or end:
+        first, last = _day(start or end, "start"), _day(end or start, "end")
+        if last < first:
+            raise BadInputError(f"end {last} is before start {first}")
+    else:
+        last = _day(run_day, "run day") - timedelta(days=1)
+        first = min(last - timedelta(days=config.window_days - 1), last.replace(day=1))
+    days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    return {
+        "days": days,
+        "periods": sorted({period_of(date.fromisoformat(d)) for d in days}),
+        "clouds": sorted(clouds or config.clouds),
+        "as_of": (last + timedelta(days=1)).isoformat(),
+    }
+
+
+def ingest(cloud: str, planned: dict[str, Any]) -> dict[str, Any]:
+    """Stage ``cloud``'s rows of the planned days; an unusable export alerts and is reported, not raised
+    (the other clouds are still published and analysed; report fails the run at the end)."""
+    topology, config = _world()
+    try:
+        return _ingest(topology, config, cloud, planned)
+    except (CostExportMissing, CostExportInvalid) as exc:
+        name = EXPORT_MISSING if isinstance(exc, CostExportMissing) else EXPORT_INVALID
+        log.error("%s: %s", name, exc)
+        _alert(topology, name, {"cloud": cloud}, f"{cloud} FOCUS export unusable", str(exc))
+        return {"cloud": cloud, "error": str(exc), "alert": name, "days": {}}
+
+
+def _ingest(topology: Topology, config: CostConfig, cloud: str, planned: dict[str, Any]) -> dict[str, Any]:
+    from multiregion.cost import normalize, table
+
+    spec = config.clouds[cloud]
+    source = region_store(topology.region(spec.region))
+    deliveries = [find_delivery(source, spec, period) for period in planned["periods"]]
+    con = normalize.connect()
+    with tempfile.TemporaryDirectory(prefix=f"cost-{cloud}-") as tmp:
+        parts = []
+        for delivery in deliveries:
+            for n, key in enumerate(delivery.keys):
+                local = Path(tmp) / f"{delivery.period}-{n}-{key.rsplit('/', 1)[-1]}"
+                with local.open("wb") as fh:
+                    for chunk in source.iter_read(key):
+                        fh.write(chunk)
+                out = f"f_{len(parts)}"
+                normalize.normalize_file(
+                    con, normalize.FileRef(local, source.url_for(key)), cloud, spec.region_ids, out
+                )
+                parts.append(out)
+        normalize.union(con, parts, "cloud_rows")
+    days_sql = ", ".join(f"DATE '{d}'" for d in planned["days"])
+    rows = con.sql(f"SELECT * FROM cloud_rows WHERE x_ChargeDate IN ({days_sql}) ORDER BY ALL").to_arrow_table()
+    _validate(rows, cloud)
+    central = region_store(topology.primary)
+    staged = {}
+    import pyarrow.compute as pc
+
+    for day in planned["days"]:
+        part = rows.filter(pc.equal(rows["x_ChargeDate"], date.fromisoformat(day)))
+        if part.num_rows == 0:
+            continue
+        data = table.to_parquet(part)
+        staged[day] = (table.stage(central, config.table, data), len(data), part.num_rows)
+    log.info("%s: %d rows over %d day(s) from %s", cloud, rows.num_rows, len(staged), [d.run for d in deliveries])
+    return {"cloud": cloud, "days": staged, "rows": rows.num_rows, "deliveries": [d.run for d in deliveries]}
+
+
+def _validate(rows, cloud: str) -> None:
+    """The FOCUS 1.2 column rules as a Great Expectations suite over the normalized rows."""
+    from multiregion.cost.focus_suite import expectations, expected_fields
+    from multiregion.replication.validation import validate_table
+
+    report = validate_table(
+        rows,
+        dataset="focus",
+        region=cloud,
+        partition="window",
+        expected_rows=rows.num_rows,
+        expected_fields=expected_fields(rows.schema),
+        expectations=expectations(),
+    )
+    if not report.success:
+        raise CostExportInvalid(f"{cloud}: normalized rows fail the FOCUS suite:\n{report.summary()}")
+
+
+def publish(results: list[dict[str, Any]], planned: dict[str, Any]) -> dict[str, Any]:
+    """Each planned day's new version (or nothing, if unchanged): the one writer of the day pointers."""
+    from multiregion.cost import table
+
+    topology, config = _world()
+    central = region_store(topology.primary)
+    failed = {r["cloud"] for r in results if r.get("error")}
+    carry = failed | (set(config.clouds) - set(planned["clouds"]))
+    out = []
+    for day in planned["days"]:
+        files = {r["cloud"]: tuple(r["days"][day]) for r in results if day in r.get("days", {})}
+        result = table.publish_day(central, config.table, day, files, carry, topology.primary.name)
+        out.append(
+            {
+                "day": day,
+                "version": result.version,
+                "changed": result.changed,
+                "rows": result.rows,
+                "kept": list(result.kept),
+                "partial": sorted(failed),
+            }
+        )
+    changed = [d["day"] for d in out if d["changed"]]
+    log.info("published %d day(s), %d new version(s): %s", len(out), len(changed), changed)
+    return {"days": out, "changed": changed, "failed": sorted(failed), "errors": [r for r in results if r.get("error")]}
+
+
+def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
+    """The analysis of the planned days (anomalies over the baseline weeks before them too)."""
+    from multiregion.core.cost_anomaly import AnomalySettings, evaluate
+    from multiregion.cost import analysis, normalize, table
+    from multiregion.replication import ledger
+
+    topology, config = _world()
+    central = region_store(topology.primary)
+    days = planned["days"]
+    as_of = date.fromisoformat(planned["as_of"])
+    a = config.anomaly
+    settings = AnomalySettings(
+        baseline_weeks=a.baseline_weeks,
+        min_history=a.min_history,
+        k=a.threshold,
+        impact_floor=a.impact_floor,
+        settle_days=a.settle_days,
+        window_days=max(config.window_days, len(days)),
+    )
+    history_from = date.fromisoformat(days[0]) - timedelta(days=7 * a.baseline_weeks + a.settle_days)
+    published_days = sorted(d for d in table.published_days(central, config.table) if history_from.isoformat() <= d)
+    published_days = [d for d in published_days if d <= days[-1]]
+    con = normalize.connect()
+    with tempfile.TemporaryDirectory(prefix="cost-analysis-") as tmp:
+        columns = analysis.load(con, table.download_days(central, config.table, published_days, Path(tmp)))
+        region_cloud = {r.name: r.cloud.value for r in topology.regions}
+        egress_rows = analysis.egress(con, days, config, columns)
+        transfers = [
+            analysis.Transfer(e["day"], e["kind"], e["name"], e["source_region"], e["region"], int(e["bytes_copied"]))
+            for e in ledger.read(central, days)
+            if e.get("source_region") and e.get("bytes_copied")
+        ]
+        verdicts = evaluate(analysis.daily_series(con, published_days), as_of, settings)
+        result = {
+            "days": days,
+            "as_of": planned["as_of"],
+            "by_service": analysis.cost_by(con, days, ["x_Cloud", "x_Region", "ServiceCategory", "ServiceName"]),
+            "by_region": analysis.cost_by(con, days, ["x_Cloud", "x_Region"]),
+            "by_tag": analysis.cost_by_tags(con, days, {r.name: r.cost_tags for r in topology.regions}, COST_TAG_KEYS),
+            "egress": egress_rows,
+            "replication_egress": analysis.attribute(transfers, egress_rows),
+            "egress_rates": analysis.measured_rates(egress_rows, region_cloud),
+            "anomalies": [_anomaly_json(v.anomaly) for v in verdicts if v.anomaly is not None],
+            "judged": sum(1 for v in verdicts if v.expected is not None),
+            "spot": analysis.spot(con, days, config),
+            "cross_check": _cross_check(con, config, days),
+            "scale_down": _scale_down(topology, config),
+            "partial": published["failed"],
+            "errors": [e["error"] for e in published["errors"]],
+        }
+    return result
+
+
+def _anomaly_json(anomaly) -> dict[str, Any]:
+    cloud, region, service = anomaly.key
+    return {
+        "cloud": cloud,
+        "region": region,
+        "service": service,
+        "day": anomaly.day.isoformat(),
+        "actual": round(anomaly.actual, 2),
+        "expected": round(anomaly.expected, 2),
+        "impact": round(anomaly.impact, 2),
+        "score": round(anomaly.score, 1),
+        "direction": str(anomaly.direction),
+        "summary": anomaly.describe(),
+    }
+
+
+def _cross_check(con, config: CostConfig, days: list[str]) -> list[dict[str, Any]]:
+    """FOCUS usage totals against Cost Explorer's, per day: the differences over the tolerance."""
+    from multiregion.cost import analysis
+    from multiregion.cost.cost_explorer import daily_usage_totals
+
+    out = []
+    for cloud, check in config.cross_check.items():
+        ours = analysis.usage_totals(con, days, cloud)
+        theirs = daily_usage_totals(check.conn_id, date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
+        for day in days:
+            if day not in ours or day not in theirs:
+                continue
+            diff = ours[day] - theirs[day]
+            if abs(diff) > Decimal(str(check.tolerance)):
+                out.append(
+                    {
+                        "cloud": cloud,
+                        "day": day,
+                        "focus": str(ours[day]),
+                        "cost_explorer": str(theirs[day]),
+                        "difference": str(diff),
+                    }
+                )
+    return out
+
+
+def _scale_down(topology: Topology, config: CostConfig) -> list[dict[str, Any]]:
+    import time
+
+    from multiregion.core.scaledown import hour_of_week_means, low_windows, monthly_saving
+    from multiregion.monitoring.prometheus import PrometheusError, hourly_request_rates
+
+    sd = config.scale_down
+    try:
+        rates = hourly_request_rates(topology.monitoring.prometheus_url, topology.region_names, sd.weeks, time.time())
+    except PrometheusError as exc:
+        log.warning("no scale-down recommendations: %s", exc)
+        return []
+    out = []
+    for region in topology.regions:
+        windows = low_windows(hour_of_week_means(rates[region.name]), sd.low_fraction, sd.min_hours)
+        if windows:
+            saved = 1  # one replica per low window, never below the region's minimum (the schedule enforces it)
+            out.append(
+                {
+                    "region": region.name,
+                    "deployment": region.kubernetes.deployment,
+                    "downtime": ", ".join(w.spec for w in windows),
+                    "hours_per_week": sum(w.hours_per_week for w in windows),
+                    "monthly_saving": monthly_saving(windows, saved, sd.replica_hour_cost),
+                }
+            )
+    return out
+
+
+def _alert(topology: Topology, name: str, labels: dict[str, str], summary: str, description: str) -> None:
+    from multiregion.monitoring.alertmanager import AlertError, send_alert
+
+    try:
+        send_alert(topology.monitoring.alertmanager_url, name, labels, summary, description, severity="warning")
+    except AlertError as exc:
+        log.error("alert %s not delivered: %s", name, exc)
+
+
+def report(result: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """The HTML report in the central store, the metrics, the alerts; fails if a cloud's export was unusable."""
+    from multiregion.core.errors import PermanentError
+    from multiregion.cost import report as html
+    from multiregion.monitoring.pushgateway import push_gauges
+
+    topology, config = _world()
+    central = region_store(topology.primary)
+    url = html.write(central, config, result, run_id)
+    for a in result["anomalies"]:
+        labels = {"cloud": a["cloud"], "region": a["region"], "service": a["service"], "day": a["day"]}
+        _alert(topology, ANOMALY, labels, f"cost {a['direction']}: {a['service']} in {a['region']}", a["summary"])
+    for c in result["cross_check"]:
+        desc = f"{c['day']}: FOCUS {c['focus']} vs Cost Explorer {c['cost_explorer']} (difference {c['difference']})"
+        _alert(topology, CROSS_CHECK, {"cloud": c["cloud"], "day": c["day"]}, "cost totals disagree", desc)
+    _push_metrics(topology, result, push_gauges)
+    summary = html.summary(result)
+    log.info("cost report: %s\n%s", url, summary)
+    if result["errors"]:
+        raise PermanentError(
+            f"{len(result['errors'])} cloud export(s) unusable (days kept partial): {result['errors']}"
+        )
+    return {"report": url, "anomalies": len(result["anomalies"]), "summary": summary}
+
+
+def _push_metrics(topology: Topology, result: dict[str, Any], push_gauges) -> None:
+    import time
+
+    last = result["days"][-1]
+    gw = topology.monitoring.pushgateway_url
+    for row in result["by_region"]:
+        if row["day"] != last:
+            continue
+        push_gauges(
+            gw,
+            "cost_analysis",
+            {"cost_effective_daily": float(row["effective"]), "cost_billed_daily": float(row["billed"])},
+            {"cloud": row["x_Cloud"], "region": row["x_Region"] or "global"},
+        )
+    replication = sum(Decimal(r["cost"]) for r in result["replication_egress"] if r["cost"])
+    spot_saved = sum(Decimal(r["saved"]) for r in result["spot"]["realized"])
+    push_gauges(
+        gw,
+        "cost_analysis_run",
+        {
+            "cost_anomalies": len(result["anomalies"]),
+            "cost_replication_egress": float(replication),
+            "cost_spot_saved": float(spot_saved),
+            "cost_partial_clouds": len(result["partial"]),
+            "cost_last_success_timestamp_seconds": time.time(),
+        },
+    )
