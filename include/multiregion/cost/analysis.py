@@ -42,11 +42,7 @@ def _rows(con, sql: str, params: list | None = None) -> list[dict[str, Any]]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return (
-            str(value.normalize())
-            if value == value.to_integral()
-            else str(value.quantize(Decimal("1e-12")).normalize())
-        )
+        return format(value.normalize(), "f")  # exact, never in exponent form
     if isinstance(value, date):
         return value.isoformat()
     return value
