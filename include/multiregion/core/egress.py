@@ -39,11 +39,22 @@ class PriceTable(BaseModel):
             return table["default"]
         raise PriceTableError(f"no egress price from {source_cloud!r} to {dest_cloud!r} and no default")
 
+    def with_measured(self, rates: dict[str, float]) -> PriceTable:
+        """Prices to other clouds replaced by the $/GB the clouds' own bills show (the cost
+        analyzer measures them from FOCUS egress rows); same-cloud prices stay as configured."""
+        prices = {c: dict(t) for c, t in self.prices.items()}
+        for cloud, rate in rates.items():
+            if cloud in prices and rate > 0:
+                same = prices[cloud].get(cloud)
+                prices[cloud] = {"default": rate, **({cloud: same} if same is not None else {})}
+        return PriceTable(currency=self.currency, prices=prices)
+
     def cost(self, source_cloud: str, dest_cloud: str, nbytes: int) -> float:
         return self.price_per_gb(source_cloud, dest_cloud) * nbytes / GB
 
 
 PRICES_ENV = "MR_EGRESS_PRICES"
+MEASURED_RATES_KEY = "cost/egress_rates.json"  # in the primary store, written by cost_analysis
 
 
 def load_price_table(path: str | Path | None = None) -> PriceTable:

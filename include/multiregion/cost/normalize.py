@@ -119,7 +119,8 @@ def _column_sql(
     elif spec.kind == focus.Kind.JSON:
         # Azure's older exports write tags without the braces: "k": "v","k2": "v2"
         wrapped = f"CASE WHEN LEFT({text}, 1) = '{{' THEN {text} ELSE '{{' || {text} || '}}' END"
-        bad_sql = f"{text} IS NOT NULL AND NOT (json_valid({wrapped}) AND json_type({wrapped}) = 'OBJECT')"
+        is_object = f"CASE WHEN json_valid({wrapped}) THEN json_type({wrapped}) = 'OBJECT' ELSE false END"
+        bad_sql = f"{text} IS NOT NULL AND NOT ({is_object})"
         if bad := _first_bad(con, table, source, bad_sql, first_row):
             _fail(ref, spec.name, bad, "is not a JSON object")
         expr = f"CASE WHEN {text} IS NULL THEN NULL ELSE CAST(json({wrapped}) AS VARCHAR) END"

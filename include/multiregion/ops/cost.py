@@ -9,6 +9,7 @@ pushes metrics, alerts, and fails the run if a cloud's export was missing or inv
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from multiregion.core.cost_config import CostConfig, load_cost_config
+from multiregion.core.egress import MEASURED_RATES_KEY
 from multiregion.core.errors import BadInputError
 from multiregion.core.topology import Topology, load_topology
 from multiregion.cost.exports import CostExportInvalid, CostExportMissing, find_delivery, period_of
@@ -301,6 +303,9 @@ def report(result: dict[str, Any], run_id: str) -> dict[str, Any]:
     topology, config = _world()
     central = region_store(topology.primary)
     url = html.write(central, config, result, run_id)
+    if result["egress_rates"]:  # the replication route choice prices egress with these from now on
+        rates = {"per_gb": result["egress_rates"], "days": [result["days"][0], result["days"][-1]], "run_id": run_id}
+        central.write(MEASURED_RATES_KEY, json.dumps(rates).encode(), content_type="application/json")
     for a in result["anomalies"]:
         labels = {"cloud": a["cloud"], "region": a["region"], "service": a["service"], "day": a["day"]}
         _alert(topology, ANOMALY, labels, f"cost {a['direction']}: {a['service']} in {a['region']}", a["summary"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from multiregion.core import replica_layout as layout
 from multiregion.core.datasets import Dataset
-from multiregion.core.egress import Route, choose_route, load_price_table
+from multiregion.core.egress import MEASURED_RATES_KEY, PriceTable, Route, choose_route, load_price_table
 from multiregion.core.manifest import Manifest
 from multiregion.core.topology import Topology
 from multiregion.replication.publish import read_pointer
@@ -24,6 +24,20 @@ def holders(topology: Topology, dataset: Dataset, manifest: Manifest, dest: str)
     return found
 
 
+def price_table(topology: Topology) -> PriceTable:
+    """The configured egress prices, with the $/GB the last cost analysis measured where it did."""
+    import json
+
+    from multiregion.stores.errors import ObjectNotFound
+
+    prices = load_price_table()
+    try:
+        measured = json.loads(b"".join(region_store(topology.primary).iter_read(MEASURED_RATES_KEY)))
+    except (ObjectNotFound, ValueError):
+        return prices  # no cost data yet: config/egress_prices.yaml
+    return prices.with_measured({c: float(v) for c, v in measured.get("per_gb", {}).items()})
+
+
 def choose_source(topology: Topology, dataset: Dataset, manifest: Manifest, dest: str) -> Route:
     """The cheapest region to copy ``manifest``'s version from into ``dest`` (egress price table)."""
     dest_cloud = topology.region(dest).cloud.value
@@ -31,7 +45,7 @@ def choose_source(topology: Topology, dataset: Dataset, manifest: Manifest, dest
         dest,
         dest_cloud,
         holders(topology, dataset, manifest, dest),
-        load_price_table(),
+        price_table(topology),
         preferred=dataset.source.region,
     )
 
