@@ -45,12 +45,13 @@ DATE = r"^$|^\d{4}-\d{2}-\d{2}$"
 )  # fmt: skip
 def cost_analysis():
     @task
-    def plan(params=None, data_interval_end=None) -> dict:
+    def plan(params=None, dag_run=None) -> dict:
         from multiregion.ops.cost import plan
         from multiregion.ops.failfast import fail_fast_on_bad_input
 
         with fail_fast_on_bad_input():
-            return plan(data_interval_end.date().isoformat(), params["start"], params["end"], params["clouds"])
+            # the nightly run analyses the days before the one it runs on
+            return plan(dag_run.run_after.date().isoformat(), params["start"], params["end"], params["clouds"])
 
     @task
     def clouds(planned: dict) -> list[str]:

@@ -384,30 +384,27 @@ def restated_day(anchor: date) -> date:
 
 
 def restate(topology: Topology, config: CostConfig, anchor: date, egress: dict | None = None) -> date:
-    """AWS re-delivers the period with a credit on one day (a new execution, a new manifest)."""
+    """AWS re-delivers the period (a new execution, a new manifest) with one day corrected: S3 usage
+    was overstated by 5.00 (a ChargeClass=Correction row, as FOCUS 1.2 writes corrections)."""
     day = restated_day(anchor)
     rows = all_rows("aws", anchor, egress or {})
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    rows.append(
-        _row(
-            "aws",
-            "us-west-2",
-            "AWS",
-            "Amazon Simple Storage Service",
-            "Storage",
-            start,
-            start + timedelta(days=1),
-            RESTATED_CREDIT,
-            Decimal(0),
-            None,
-            charge="Credit",
-        )
+    correction = _row(
+        "aws",
+        "us-west-2",
+        "AWS",
+        "Amazon Simple Storage Service",
+        "Storage",
+        start,
+        start + timedelta(days=1),
+        RESTATED_CREDIT,
+        RESTATED_CREDIT,
+        "Standard",
     )
+    rows.append({**correction, "ChargeClass": "Correction"})
     period = f"{day:%Y-%m}"
-    now = datetime.now(UTC)
-    _write_aws(
-        config, topology, [r for r in rows if r["BillingPeriodStart"].startswith(period)], f"exec-{now:%Y%m%dT%H%M%S%f}"
-    )
+    execution = f"exec-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+    _write_aws(config, topology, [r for r in rows if r["BillingPeriodStart"].startswith(period)], execution)
     return day
 
 

@@ -17,7 +17,10 @@ SHIPPED = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "cost
 def test_the_shipped_config_loads():
     config = load_cost_config(TOPOLOGY)
     assert {c: s.layout for c, s in config.clouds.items()} == {
-        "aws": Layout.AWS_DATA_EXPORTS, "gcp": Layout.GCS_FOCUS_EXPORT, "azure": Layout.AZURE_COST_MANAGEMENT}  # fmt: skip
+        "aws": Layout.AWS_DATA_EXPORTS,
+        "gcp": Layout.GCS_FOCUS_EXPORT,
+        "azure": Layout.AZURE_COST_MANAGEMENT,
+    }
     assert config.region_of("gcp", "europe-west1") == "eu-west-1" and config.region_of("gcp", "mars-1") is None
 
 

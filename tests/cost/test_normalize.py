@@ -17,13 +17,29 @@ from multiregion.cost.normalize import FileRef, connect, normalize_file
 # The FinOps Foundation's anonymized public FOCUS 1.0 sample (CC BY 4.0: tests/data/focus-sample-1.0/LICENSE.md)
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "focus-sample-1.0" / "focus_sample.csv"
 BASE = {
-    "BilledCost": "10.00", "EffectiveCost": "9.00", "ListCost": "12.00", "ContractedCost": "10.00",
-    "PricingQuantity": "1", "PricingUnit": "Hours", "BillingAccountId": "acct-1", "BillingAccountName": "ml",
-    "BillingCurrency": "USD", "BillingPeriodStart": "2026-11-01T00:00:00Z", "BillingPeriodEnd": "2026-12-01T00:00:00Z",
-    "ChargePeriodStart": "2026-11-10 00:00:00", "ChargePeriodEnd": "2026-11-11 00:00:00", "ChargeCategory": "Usage",
-    "ChargeClass": "NULL", "ChargeDescription": "vm hours", "InvoiceIssuerName": "AWS", "ProviderName": "AWS",
-    "PublisherName": "AWS", "ServiceCategory": "Compute", "ServiceName": "Amazon EC2", "RegionId": "us-west-2",
-}  # fmt: skip
+    "BilledCost": "10.00",
+    "EffectiveCost": "9.00",
+    "ListCost": "12.00",
+    "ContractedCost": "10.00",
+    "PricingQuantity": "1",
+    "PricingUnit": "Hours",
+    "BillingAccountId": "acct-1",
+    "BillingAccountName": "ml",
+    "BillingCurrency": "USD",
+    "BillingPeriodStart": "2026-11-01T00:00:00Z",
+    "BillingPeriodEnd": "2026-12-01T00:00:00Z",
+    "ChargePeriodStart": "2026-11-10 00:00:00",
+    "ChargePeriodEnd": "2026-11-11 00:00:00",
+    "ChargeCategory": "Usage",
+    "ChargeClass": "NULL",
+    "ChargeDescription": "vm hours",
+    "InvoiceIssuerName": "AWS",
+    "ProviderName": "AWS",
+    "PublisherName": "AWS",
+    "ServiceCategory": "Compute",
+    "ServiceName": "Amazon EC2",
+    "RegionId": "us-west-2",
+}
 
 
 def _csv(path: Path, rows: list[dict], gz: bool = False) -> Path:
@@ -38,7 +54,9 @@ def _csv(path: Path, rows: list[dict], gz: bool = False) -> Path:
 
 def _norm(path: Path, region_ids=None):
     con = connect()
-    normalize_file(con, FileRef(path, f"s3://exports/{path.name}"), "aws", region_ids or {"us-west-2": "us-west-2"}, "t")
+    normalize_file(
+        con, FileRef(path, f"s3://exports/{path.name}"), "aws", region_ids or {"us-west-2": "us-west-2"}, "t"
+    )
     return con
 
 
@@ -52,15 +70,27 @@ def test_the_public_sample_ingests_with_its_row_count_and_billed_total():
     ).fetchone()
     assert (count, billed, nulls) == (len(rows), expected, 0)  # 'NULL' is a real null
     # 1.0 spellings in 1.2 form, the mixed-case ChargeFrequency in one spelling
-    assert {r[0] for r in con.execute("SELECT DISTINCT ChargeFrequency FROM t").fetchall()} == {"Usage-Based", "One-Time"}
+    assert {r[0] for r in con.execute("SELECT DISTINCT ChargeFrequency FROM t").fetchall()} == {
+        "Usage-Based",
+        "One-Time",
+    }
     # the Oracle rows without a ContractedCost get one (unit price x quantity, else the list cost)
     assert con.execute("SELECT count(*) FROM t WHERE ContractedCost IS NULL").fetchone()[0] == 0
 
 
 def test_quirks_become_focus_1_2(tmp_path):
-    row = {**BASE, "ChargeCategory": "usage", "PricingCategory": "On-Demand", "ChargeFrequency": "Usage-based",
-           "Tags": '"team": "ml", "env": "prod"', "ChargePeriodStart": "2026-11-10T05:30:00+05:30",
-           "ChargePeriodEnd": "2026-11-11T05:30:00+05:30", "SkuId": "", "x_Custom": "kept", "Weird": "also"}  # fmt: skip
+    row = {
+        **BASE,
+        "ChargeCategory": "usage",
+        "PricingCategory": "On-Demand",
+        "ChargeFrequency": "Usage-based",
+        "Tags": '"team": "ml", "env": "prod"',
+        "ChargePeriodStart": "2026-11-10T05:30:00+05:30",
+        "ChargePeriodEnd": "2026-11-11T05:30:00+05:30",
+        "SkuId": "",
+        "x_Custom": "kept",
+        "Weird": "also",
+    }
     con = _norm(_csv(tmp_path / "q.csv.gz", [row], gz=True))
     got = con.execute(
         "SELECT ChargeCategory, PricingCategory, ChargeFrequency, Tags, SkuId, x_Custom, x_Weird, "
@@ -74,14 +104,24 @@ def test_quirks_become_focus_1_2(tmp_path):
 
 
 def test_a_charge_over_several_days_is_split_into_charge_days_that_add_up_exactly(tmp_path):
-    row = {**BASE, "BilledCost": "10.00", "EffectiveCost": "10.00", "ChargePeriodStart": "2026-11-01T12:00:00Z",
-           "ChargePeriodEnd": "2026-11-04T00:00:00Z", "ChargeFrequency": "Recurring"}  # fmt: skip
+    row = {
+        **BASE,
+        "BilledCost": "10.00",
+        "EffectiveCost": "10.00",
+        "ChargePeriodStart": "2026-11-01T12:00:00Z",
+        "ChargePeriodEnd": "2026-11-04T00:00:00Z",
+        "ChargeFrequency": "Recurring",
+    }
     con = _norm(_csv(tmp_path / "split.csv", [row]))
     days = con.execute("SELECT CAST(x_ChargeDate AS VARCHAR), BilledCost FROM t ORDER BY 1").fetchall()
     assert [d for d, _ in days] == ["2026-11-01", "2026-11-02", "2026-11-03"]
     assert days[0][1] == Decimal("2") and days[1][1] == Decimal("4") and days[2][1] == Decimal("4")  # by time
-    odd = {**row, "BilledCost": "100.00", "ChargePeriodStart": "2026-11-01T00:00:00Z",
-           "ChargePeriodEnd": "2026-11-04T00:00:00Z"}  # fmt: skip
+    odd = {
+        **row,
+        "BilledCost": "100.00",
+        "ChargePeriodStart": "2026-11-01T00:00:00Z",
+        "ChargePeriodEnd": "2026-11-04T00:00:00Z",
+    }
     con = _norm(_csv(tmp_path / "odd.csv", [odd]))
     assert con.execute("SELECT sum(BilledCost), count(*) FROM t").fetchone() == (Decimal("100"), 3)
 

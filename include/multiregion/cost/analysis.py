@@ -37,10 +37,10 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[Path]) -> set[str]:
 def _rows(con, sql: str, params: list | None = None) -> list[dict[str, Any]]:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
-    return [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+    return [{n: plain_value(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")  # exact, never in exponent form
     if isinstance(value, date):

@@ -248,9 +248,9 @@ def _cross_check(con, config: CostConfig, days: list[str]) -> list[dict[str, Any
                     {
                         "cloud": cloud,
                         "day": day,
-                        "focus": str(ours[day]),
-                        "cost_explorer": str(theirs[day]),
-                        "difference": str(diff),
+                        "focus": analysis.plain_value(ours[day]),
+                        "cost_explorer": analysis.plain_value(theirs[day]),
+                        "difference": analysis.plain_value(diff),
                     }
                 )
     return out
