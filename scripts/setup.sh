@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent setup: Debian packages, npm packages and the project virtualenv
-# (from the pinned lock). Quick when everything is already in place.
+# Idempotent setup: Debian packages, npm packages, the project virtualenv (from the pinned lock)
+# and the FOCUS validator's virtualenv (from its own lock). Quick when everything is already in place.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -50,7 +50,21 @@ if [ ! -f "$venv_stamp" ] || ! cmp -s requirements.lock "$venv_stamp"; then
   UV_COMPILE_BYTECODE=1 .venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
   cp requirements.lock "$venv_stamp"
 fi
+
+# --- FOCUS validator virtualenv from its lock ------------------------------------
+# focus-validator 2.0.2 runs on 3.11 but declares Requires-Python >=3.12, which uv cannot ignore:
+# pip installs exactly the lock (--no-deps). A changed lock rebuilds the venv (nothing stale left).
+focus_stamp=".venv-focus/.multiregion-lock"
+if [ ! -f "$focus_stamp" ] || ! cmp -s requirements-focus.lock "$focus_stamp"; then
+  log "creating .venv-focus with $PYTHON and installing requirements-focus.lock"
+  rm -rf .venv-focus
+  "$PYTHON" -m venv .venv-focus
+  .venv-focus/bin/python -m pip install -q --no-deps --ignore-requires-python -r requirements-focus.lock
+  .venv-focus/bin/python -c 'import focus_validator.main' # fails here, not in a test, if it cannot run
+  cp requirements-focus.lock "$focus_stamp"
+fi
+
 # The project package lives in include/ (the Astro layout); make it importable from the venv.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$ROOT/include" > "$site/multiregion-include.pth"
-log "ready ($(.venv/bin/python --version), airflow $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("apache-airflow"))'))"
+log "ready ($(.venv/bin/python --version), airflow $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("apache-airflow"))'), focus-validator $(.venv-focus/bin/python -c 'import importlib.metadata as m; print(m.version("focus-validator"))'))"
