@@ -11,12 +11,17 @@ republishes that day only, while Cost Explorer (not yet restated) disagrees and 
 from __future__ import annotations
 
 import calendar
+import tempfile
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from focus_validator import validate
 from localworld import cost_exports as world_exports
 
 from multiregion.core.cost_config import load_cost_config
@@ -113,6 +118,16 @@ def test_backfill_totals_anomaly_attribution_report_validator_and_a_restated_day
         and "cost_per_region.png" in page
         and central.exists(report_key.replace("index.html", "egress.png"))
     )
+
+    # the FinOps validator on what we published (its own venv; tests/cost/focus_validator.py)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = table.download_days(central, config.table, [d.isoformat() for d in days], Path(tmp))
+        merged = Path(tmp) / "focus-1.2.parquet"
+        pq.write_table(pa.concat_tables([pq.read_table(f) for f in files], promote_options="default"), merged)
+        report = validate(merged)
+    print(f"focus-validator {report.validator_version}: {report.rules_checked} rules checked, "
+          f"{len(report.failed_must)} MUST failed, {len(report.failed_other)} other failed")  # fmt: skip
+    assert report.rules_checked > 100 and report.failed_must == (), report.failed_must
 
     restated = world_exports.restate(topology, config, anchor, dict(egress))
     nightly = _run(airflow_client, {})  # the trailing window ending yesterday, and the open period

@@ -93,7 +93,7 @@ COLUMNS: tuple[Column, ...] = (
     _c("ResourceType", S),
     _c("ServiceCategory", S, False, SERVICE_CATEGORIES, mandatory=True),
     _c("ServiceName", S, False, mandatory=True),
-    _c("ServiceSubcategory", S),
+    _c("ServiceSubcategory", S, False),  # filled with "Other (<ServiceCategory>)" where an export has none
     _c("SkuId", S),
     _c("SkuMeter", S),
     _c("SkuPriceDetails", J),

@@ -22,16 +22,37 @@ if TYPE_CHECKING:
     import duckdb
 
 GB = Decimal(1_000_000_000)
+TAG_KEYS = ["team", "env", "cost_center"]  # the topology's cost tags
 
 
-def load(con: duckdb.DuckDBPyConnection, paths: Iterable[Path]) -> set[str]:
-    """The view ``costs`` over the day files; its column names."""
+def load(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], config: CostConfig) -> None:
+    """The table ``costs``: the day files aggregated in one scan to the finest grain any result
+    needs (day, cloud, region, service, pricing, charge kind, commitment, egress, tags); every
+    query then rolls that small cube up in memory. Tags are parsed after aggregating (few values)."""
     files = [str(p) for p in paths]
     if not files:
         raise ValueError("no published cost data to analyse")
     listed = ", ".join(map(_lit, files))
-    con.execute(f"CREATE OR REPLACE VIEW costs AS SELECT * FROM read_parquet([{listed}], union_by_name=true)")
-    return {r[0] for r in con.execute("DESCRIBE costs").fetchall()}
+    source = f"read_parquet([{listed}], union_by_name=true)"
+    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    egress = [
+        f"(x_Cloud = {_lit(cloud)} AND {q(spec.egress.column)} LIKE {_lit(spec.egress.pattern)} "
+        f"AND ConsumedUnit = {_lit(spec.egress.unit)})"
+        for cloud, spec in config.clouds.items()
+        if spec.egress.column in present
+    ]
+    is_egress = f"coalesce({' OR '.join(egress)}, false)" if egress else "false"
+    tags = [f"json_extract_string(Tags, {_lit('$.' + k)}) AS {q('tag_' + k)}" for k in TAG_KEYS]
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE cube AS
+        SELECT x_ChargeDate, x_Cloud, x_Region, ServiceCategory, ServiceName, PricingCategory, ChargeCategory,
+               ChargeFrequency, CommitmentDiscountId IS NULL AS uncommitted, {is_egress} AS egress, Tags,
+               sum(EffectiveCost) AS EffectiveCost, sum(BilledCost) AS BilledCost, sum(ListCost) AS ListCost,
+               sum(ConsumedQuantity) AS ConsumedQuantity, count(*) AS n
+        FROM {source} GROUP BY ALL;
+        CREATE OR REPLACE TEMP TABLE costs AS SELECT * EXCLUDE (Tags), {", ".join(tags)} FROM cube;
+        DROP TABLE cube"""
+    )
 
 
 def _rows(con, sql: str, params: list | None = None) -> list[dict[str, Any]]:
@@ -58,45 +79,31 @@ def cost_by(con, days: list[str], dims: list[str]) -> list[dict[str, Any]]:
     return _rows(
         con,
         f"SELECT x_ChargeDate AS day, {cols}, sum(EffectiveCost) AS effective, sum(BilledCost) AS billed, "
-        f"count(*) AS rows FROM costs WHERE {_days(days)} GROUP BY ALL ORDER BY ALL",
+        f"sum(n) AS rows FROM costs WHERE {_days(days)} GROUP BY ALL ORDER BY ALL",
     )
 
 
 def cost_by_tags(con, days: list[str], region_tags: Mapping[str, Mapping[str, str]], keys: list[str]) -> list[dict]:
     """Cost per day and tag: a row's own tag, else its region's cost tag from the topology."""
-    pairs = [(r, k, v) for r, tags in region_tags.items() for k, v in tags.items() if k in keys]
-    defaults = " UNION ALL ".join(
-        f"SELECT {_lit(r)} AS region, {_lit(k)} AS key, {_lit(v)} AS value" for r, k, v in pairs
-    )
-    keys_sql = " UNION ALL ".join(f"SELECT {_lit(k)} AS key" for k in keys)
-    return _rows(
-        con,
-        f"""WITH defaults AS ({defaults or "SELECT NULL AS region, NULL AS key, NULL AS value LIMIT 0"}),
-        keys AS ({keys_sql})
-        SELECT c.x_ChargeDate AS day, k.key, coalesce(json_extract_string(c.Tags, '$.' || k.key), d.value, '(untagged)')
-               AS value, sum(c.EffectiveCost) AS effective
-        FROM costs c CROSS JOIN keys k LEFT JOIN defaults d ON d.region = c.x_Region AND d.key = k.key
-        WHERE {_days(days)} GROUP BY ALL ORDER BY ALL""",
-    )
-
-
-def egress(con, days: list[str], config: CostConfig, columns: set[str]) -> list[dict[str, Any]]:
-    """Per day and source region: GB out, its cost and the measured $/GB (the export's own rows)."""
     parts = []
-    for cloud, spec in config.clouds.items():
-        if spec.egress.column not in columns:
-            continue
+    for key in keys:
+        cases = " ".join(f"WHEN {_lit(r)} THEN {_lit(t[key])}" for r, t in region_tags.items() if key in t)
+        default = f"CASE x_Region {cases} END" if cases else "NULL"
         parts.append(
-            f"(x_Cloud = {_lit(cloud)} AND {q(spec.egress.column)} LIKE {_lit(spec.egress.pattern)} "
-            f"AND ConsumedUnit = {_lit(spec.egress.unit)})"
+            f"SELECT x_ChargeDate AS day, {_lit(key)} AS key, coalesce({q('tag_' + key)}, {default}, '(untagged)') "
+            f"AS value, sum(EffectiveCost) AS effective FROM costs WHERE {_days(days)} GROUP BY ALL"
         )
-    if not parts:
-        return []
+    return _rows(con, " UNION ALL ".join(parts) + " ORDER BY ALL") if parts else []
+
+
+def egress(con, days: list[str]) -> list[dict[str, Any]]:
+    """Per day and source region: GB out, its cost and the measured $/GB (the export's own rows,
+    recognised by each cloud's ``egress`` setting)."""
     return _rows(
         con,
         f"SELECT x_ChargeDate AS day, x_Cloud AS cloud, x_Region AS region, sum(ConsumedQuantity) AS gb, "
         f"sum(EffectiveCost) AS cost, sum(EffectiveCost) / nullif(sum(ConsumedQuantity), 0) AS per_gb "
-        f"FROM costs WHERE {_days(days)} AND ({' OR '.join(parts)}) GROUP BY ALL ORDER BY ALL",
+        f"FROM costs WHERE {_days(days)} AND egress GROUP BY ALL ORDER BY ALL",
     )
 
 
@@ -169,7 +176,7 @@ def spot(con, days: list[str], config: CostConfig) -> dict[str, list[dict[str, A
         con,
         f"SELECT x_Cloud AS cloud, x_Region AS region, ServiceName AS service, sum(EffectiveCost) AS effective "
         f"FROM costs WHERE {_days(days)} AND PricingCategory = 'Standard' AND ServiceCategory = 'Compute' "
-        f"AND ChargeCategory = 'Usage' AND CommitmentDiscountId IS NULL GROUP BY ALL ORDER BY ALL",
+        f"AND ChargeCategory = 'Usage' AND uncommitted GROUP BY ALL ORDER BY ALL",
     )
     for row in candidates:
         spec = config.clouds.get(row["cloud"])
@@ -190,4 +197,51 @@ def usage_totals(con, days: list[str], cloud: str) -> dict[str, Decimal]:
             f"AND ChargeCategory = 'Usage' AND ChargeFrequency = 'Usage-Based' GROUP BY ALL ORDER BY ALL",
             [cloud],
         ).fetchall()
+    }
+
+
+def analyse(
+    con,
+    days: list[str],
+    history_days: list[str],
+    config: CostConfig,
+    as_of: date,
+    settings,
+    region_tags: Mapping[str, Mapping[str, str]],
+    region_cloud: Mapping[str, str],
+    transfers: list[Transfer],
+) -> dict[str, Any]:
+    """Everything the report shows that the table alone answers (``costs`` loaded), JSON-simple."""
+    from multiregion.core.cost_anomaly import evaluate
+
+    egress_rows = egress(con, days)
+    verdicts = evaluate(daily_series(con, history_days), as_of, settings)
+    return {
+        "days": days,
+        "as_of": as_of.isoformat(),
+        "by_service": cost_by(con, days, ["x_Cloud", "x_Region", "ServiceCategory", "ServiceName"]),
+        "by_region": cost_by(con, days, ["x_Cloud", "x_Region"]),
+        "by_tag": cost_by_tags(con, days, region_tags, TAG_KEYS),
+        "egress": egress_rows,
+        "replication_egress": attribute(transfers, egress_rows),
+        "egress_rates": measured_rates(egress_rows, region_cloud),
+        "anomalies": [anomaly_json(v.anomaly) for v in verdicts if v.anomaly is not None],
+        "judged": sum(1 for v in verdicts if v.expected is not None),
+        "spot": spot(con, days, config),
+    }
+
+
+def anomaly_json(anomaly) -> dict[str, Any]:
+    cloud, region, service = anomaly.key
+    return {
+        "cloud": cloud,
+        "region": region,
+        "service": service,
+        "day": anomaly.day.isoformat(),
+        "actual": round(anomaly.actual, 2),
+        "expected": round(anomaly.expected, 2),
+        "impact": round(anomaly.impact, 2),
+        "score": round(anomaly.score, 1),
+        "direction": str(anomaly.direction),
+        "summary": anomaly.describe(),
     }

@@ -40,6 +40,12 @@ def connect(memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
     return con
 
 
+def one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
+    """The first row of ``sql`` (fetched to the end: duckdb 2 keeps an unfinished result open)."""
+    rows = con.execute(sql).fetchall()
+    return rows[0] if rows else None
+
+
 def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -79,9 +85,7 @@ def _text(col: str) -> str:
 
 
 def _first_bad(con, table: str, col: str, bad_sql: str, first_row: int) -> tuple[int, str] | None:
-    row = con.execute(
-        f"SELECT rowid, CAST({q(col)} AS VARCHAR) FROM {table} WHERE {bad_sql} ORDER BY rowid LIMIT 1"
-    ).fetchone()
+    row = one(con, f"SELECT rowid, CAST({q(col)} AS VARCHAR) FROM {table} WHERE {bad_sql} ORDER BY rowid LIMIT 1")
     return None if row is None else (int(row[0]) + first_row, row[1])
 
 
@@ -90,7 +94,7 @@ def _fail(ref: FileRef, col: str, found: tuple[int, str], problem: str) -> None:
     raise CostExportInvalid(f"{ref.label}: column {col}, row {row}: {value!r} {problem}")
 
 
-def _contracted_cost(present: dict[str, str]) -> str:
+def _contracted_cost(present: dict[str, str], built: dict[str, str]) -> str:
     # Real exports (the public sample's Oracle rows) leave it null: with no negotiated price known,
     # the contracted cost is the unit price times the quantity, else the list cost (FOCUS 1.2).
     def dec(name: str) -> str:
@@ -99,14 +103,29 @@ def _contracted_cost(present: dict[str, str]) -> str:
     return f"COALESCE({dec('ContractedUnitPrice')} * {dec('PricingQuantity')}, {dec('ListCost')})"
 
 
-FALLBACKS = {"ContractedCost": _contracted_cost}
+def _service_subcategory(present: dict[str, str], built: dict[str, str]) -> str:
+    # 1.2 requires one; 1.0 exports have none: the category's own catch-all, "Other (Compute)"
+    return f"'Other (' || ({built['ServiceCategory']}) || ')'"
+
+
+FALLBACKS = {"ContractedCost": _contracted_cost, "ServiceSubcategory": _service_subcategory}
 
 
 def _column_sql(
-    con, table: str, ref: FileRef, spec: focus.Column, source: str | None, first_row: int, present: dict[str, str]
+    con,
+    table: str,
+    ref: FileRef,
+    spec: focus.Column,
+    source: str | None,
+    first_row: int,
+    present: dict[str, str],
+    built: dict[str, str],
 ) -> str:
+    """The column's SQL expression (checked: a bad value raises, naming the row)."""
     if source is None:
-        return f"CAST(NULL AS {SQL_TYPES[spec.kind]}) AS {q(spec.name)}"
+        if spec.name in FALLBACKS:
+            return FALLBACKS[spec.name](present, built)
+        return f"CAST(NULL AS {SQL_TYPES[spec.kind]})"
     text = _text(source)
     if spec.kind == focus.Kind.DECIMAL:
         expr = f"TRY_CAST({text} AS {DECIMAL})"
@@ -136,10 +155,10 @@ def _column_sql(
     else:
         expr = text
     if spec.name in FALLBACKS:
-        expr = f"COALESCE({expr}, {FALLBACKS[spec.name](present)})"
+        expr = f"COALESCE({expr}, {FALLBACKS[spec.name](present, built)})"
     if not spec.nullable and (bad := _first_bad(con, table, source, f"({expr}) IS NULL", first_row)):
         _fail(ref, spec.name, bad, "is empty: the column may not be null")
-    return f"{expr} AS {q(spec.name)}"
+    return expr
 
 
 def normalize_file(
@@ -153,7 +172,10 @@ def normalize_file(
     missing = [name for name in focus.MANDATORY if name not in present]
     if missing:
         raise CostExportInvalid(f"{ref.label}: missing mandatory FOCUS column(s) {', '.join(missing)}")
-    selects = [_column_sql(con, raw, ref, spec, present.get(spec.name), first_row, present) for spec in focus.COLUMNS]
+    built: dict[str, str] = {}
+    for spec in focus.COLUMNS:  # in order: a fallback may use a column built before it
+        built[spec.name] = _column_sql(con, raw, ref, spec, present.get(spec.name), first_row, present, built)
+    selects = [f"{expr} AS {q(name)}" for name, expr in built.items()]
     extra = [c for c in columns if c not in focus.BY_NAME and c not in focus.RENAMED]
     for col in extra:
         if not _NAME_OK.match(col):
@@ -163,15 +185,13 @@ def normalize_file(
     region = f"CASE {_text(present['RegionId'])} {cases} END" if "RegionId" in present and cases else "NULL"
     selects += [f"{_lit(cloud)} AS {focus.X_CLOUD}", f"CAST({region} AS VARCHAR) AS {focus.X_REGION}"]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {out}_typed AS SELECT {', '.join(selects)} FROM {raw} ORDER BY rowid")
-    bad = con.execute(
-        f"SELECT rowid FROM {out}_typed WHERE ChargePeriodEnd <= ChargePeriodStart ORDER BY rowid LIMIT 1"
-    ).fetchone()
+    bad = one(con, f"SELECT rowid FROM {out}_typed WHERE ChargePeriodEnd <= ChargePeriodStart ORDER BY rowid LIMIT 1")
     if bad:
         row = int(bad[0]) + first_row
         raise CostExportInvalid(f"{ref.label}: column ChargePeriodEnd, row {row}: not after ChargePeriodStart")
     _split_days(con, f"{out}_typed", out)
     con.execute(f"DROP TABLE {raw}; DROP TABLE {out}_typed")
-    return con.execute(f"SELECT count(*) FROM {out}").fetchone()[0]
+    return one(con, f"SELECT count(*) FROM {out}")[0]
 
 
 def _split_days(con, typed: str, out: str) -> None:

@@ -27,7 +27,6 @@ from multiregion.stores.registry import region_store
 log = logging.getLogger(__name__)
 EXPORT_MISSING, EXPORT_INVALID = "CostExportMissing", "CostExportInvalid"
 ANOMALY, CROSS_CHECK = "CostAnomaly", "CostCrossCheckMismatch"
-COST_TAG_KEYS = ["team", "env", "cost_center"]
 
 
 def _world() -> tuple[Topology, CostConfig]:
@@ -163,7 +162,7 @@ def publish(results: list[dict[str, Any]], planned: dict[str, Any]) -> dict[str,
 
 def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
     """The analysis of the planned days (anomalies over the baseline weeks before them too)."""
-    from multiregion.core.cost_anomaly import AnomalySettings, evaluate
+    from multiregion.core.cost_anomaly import AnomalySettings
     from multiregion.cost import analysis, normalize, table
     from multiregion.replication import ledger
 
@@ -185,49 +184,32 @@ def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any
     published_days = [d for d in published_days if d <= days[-1]]
     con = normalize.connect()
     with tempfile.TemporaryDirectory(prefix="cost-analysis-") as tmp:
-        columns = analysis.load(con, table.download_days(central, config.table, published_days, Path(tmp)))
-        region_cloud = {r.name: r.cloud.value for r in topology.regions}
-        egress_rows = analysis.egress(con, days, config, columns)
+        analysis.load(con, table.download_days(central, config.table, published_days, Path(tmp)), config)
         transfers = [
             analysis.Transfer(e["day"], e["kind"], e["name"], e["source_region"], e["region"], int(e["bytes_copied"]))
             for e in ledger.read(central, days)
             if e.get("source_region") and e.get("bytes_copied")
         ]
-        verdicts = evaluate(analysis.daily_series(con, published_days), as_of, settings)
-        result = {
-            "days": days,
-            "as_of": planned["as_of"],
-            "by_service": analysis.cost_by(con, days, ["x_Cloud", "x_Region", "ServiceCategory", "ServiceName"]),
-            "by_region": analysis.cost_by(con, days, ["x_Cloud", "x_Region"]),
-            "by_tag": analysis.cost_by_tags(con, days, {r.name: r.cost_tags for r in topology.regions}, COST_TAG_KEYS),
-            "egress": egress_rows,
-            "replication_egress": analysis.attribute(transfers, egress_rows),
-            "egress_rates": analysis.measured_rates(egress_rows, region_cloud),
-            "anomalies": [_anomaly_json(v.anomaly) for v in verdicts if v.anomaly is not None],
-            "judged": sum(1 for v in verdicts if v.expected is not None),
-            "spot": analysis.spot(con, days, config),
-            "cross_check": _cross_check(con, config, days),
-            "scale_down": _scale_down(topology, config),
-            "partial": published["failed"],
-            "errors": [e["error"] for e in published["errors"]],
-        }
+        result = analysis.analyse(
+            con,
+            days,
+            published_days,
+            config,
+            as_of,
+            settings,
+            {r.name: r.cost_tags for r in topology.regions},
+            {r.name: r.cloud.value for r in topology.regions},
+            transfers,
+        )
+        result.update(
+            {
+                "cross_check": _cross_check(con, config, days),
+                "scale_down": _scale_down(topology, config),
+                "partial": published["failed"],
+                "errors": [e["error"] for e in published["errors"]],
+            }
+        )
     return result
-
-
-def _anomaly_json(anomaly) -> dict[str, Any]:
-    cloud, region, service = anomaly.key
-    return {
-        "cloud": cloud,
-        "region": region,
-        "service": service,
-        "day": anomaly.day.isoformat(),
-        "actual": round(anomaly.actual, 2),
-        "expected": round(anomaly.expected, 2),
-        "impact": round(anomaly.impact, 2),
-        "score": round(anomaly.score, 1),
-        "direction": str(anomaly.direction),
-        "summary": anomaly.describe(),
-    }
 
 
 def _cross_check(con, config: CostConfig, days: list[str]) -> list[dict[str, Any]]:
