@@ -433,3 +433,18 @@ def seed_cost_explorer(settings: WorldSettings, anchor: date, egress: dict, copi
     }
     url = f"{settings.moto_url}/moto-api/static/ce/cost-and-usage-results"
     httpx.post(url, json={"results": [result] * copies}, timeout=30).raise_for_status()
+
+
+def ledger_egress(settings: WorldSettings, days: list[date]) -> dict[tuple[str, date], int]:
+    """{(cloud, day): bytes} our replication moved out of each cloud (the route ledger): what the
+    generated exports bill on top of the base egress, as a cloud bills what really left it."""
+    from multiregion.replication import ledger
+
+    topology = settings.topology
+    cloud_of = {r.name: r.cloud.value for r in topology.regions}
+    out: dict[tuple[str, date], int] = {}
+    for entry in ledger.read(region_store(topology.primary), [d.isoformat() for d in days]):
+        if entry.get("source_region") in cloud_of and entry.get("bytes_copied"):
+            key = (cloud_of[entry["source_region"]], date.fromisoformat(entry["day"]))
+            out[key] = out.get(key, 0) + int(entry["bytes_copied"])
+    return out

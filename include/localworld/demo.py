@@ -55,6 +55,7 @@ def main() -> int:
     day = _replicate_datasets(client, settings)
     _replicate_model(client, settings)
     _failover_drill(client, settings)
+    report = _cost_analysis(client, settings)
 
     _step("Where to look")
     dns_port = getattr(topo.traffic.backend, "nameserver", ":").rsplit(":", 1)[-1]
@@ -69,7 +70,8 @@ def main() -> int:
   Models         {settings.airflow_url}/dags/replicate_model   registries: {topo.primary.registry.uri} ...
   Failover       {settings.airflow_url}/dags/region_failover  and  /dags/region_recovery
                  (left paused = disarmed after the drill; unpause region_failover to arm it)
-  Alerts         {topo.monitoring.alertmanager_url}   (RegionDown, RegionRestored, ...)
+  Cost           {settings.airflow_url}/dags/cost_analysis   report: {report}
+  Alerts         {topo.monitoring.alertmanager_url}   (RegionDown, RegionRestored, CostAnomaly, ...)
   Global DNS     dig @127.0.0.1 -p {dns_port} {topo.traffic.record}
   Logs           {settings.logs_dir}
   Stop           scripts/world.sh down""")
@@ -175,6 +177,34 @@ def _replicate_datasets(client: AirflowClient, settings) -> str:
             except LookupError as exc:
                 print(f"    {region:11} not published: {exc}")
     return day
+
+
+def _cost_analysis(client: AirflowClient, settings) -> str:
+    """The clouds' FOCUS exports (generated: 8 weeks, billing today's replication), analysed."""
+    from datetime import UTC, datetime, timedelta
+
+    from localworld import cost_exports
+    from multiregion.core.cost_config import load_cost_config
+
+    topo = settings.topology
+    today = datetime.now(UTC).date()
+    anchor = today + timedelta(days=1)
+    written = cost_exports.write_exports(
+        settings, load_cost_config(topo), anchor, cost_exports.ledger_egress(settings, [today])
+    )
+    days = cost_exports.days(anchor)
+    _step(f"Cost analysis: FOCUS exports of the three clouds ({sum(written.values())} rows), 8 weeks backfilled")
+    run_id = f"demo-cost-{uuid.uuid4().hex[:6]}"
+    started = time.monotonic()
+    client.trigger("cost_analysis", conf={"start": days[0].isoformat(), "end": days[-1].isoformat()}, run_id=run_id)
+    run = client.wait("cost_analysis", run_id, timeout=900)
+    print(f"  run {run_id}: {run['state']} in {time.monotonic() - started:.1f}s")
+    if run["state"] != "success":
+        print(f"  see the task logs in the UI: {settings.airflow_url}/dags/cost_analysis/runs/{run_id}")
+        return "(no report)"
+    result = client.xcom_value("cost_analysis", run_id, "report")
+    print("  " + result["summary"].replace("\n", "\n  "))
+    return result["report"]
 
 
 if __name__ == "__main__":

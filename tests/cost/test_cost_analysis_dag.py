@@ -71,12 +71,8 @@ def test_backfill_totals_anomaly_attribution_report_validator_and_a_restated_day
     ledger.record(central, kind="dataset", name=f"e2e-cost-{run_tag}", partition=today.isoformat(),
                   source_region="us-west-2", dest_region="eu-west-1", nbytes=7_500_000_000,
                   run_id=f"e2e-cost-{run_tag}")  # fmt: skip
-    cloud_of = {r.name: r.cloud.value for r in topology.regions}
-    egress: dict[tuple[str, date], int] = defaultdict(int)
-    for e in ledger.read(central, [today.isoformat()]):  # every copy recorded today (other tests' too)
-        if e.get("source_region"):
-            egress[(cloud_of[e["source_region"]], today)] += int(e["bytes_copied"])
-    world_exports.write_exports(world, config, anchor, dict(egress))
+    egress = world_exports.ledger_egress(world, [today])  # every copy recorded today (other tests' too)
+    world_exports.write_exports(world, config, anchor, egress)
     days = world_exports.days(anchor)
     airflow_client.wait_for_dag(DAG_ID)
 
@@ -129,7 +125,7 @@ def test_backfill_totals_anomaly_attribution_report_validator_and_a_restated_day
           f"{len(report.failed_must)} MUST failed, {len(report.failed_other)} other failed")  # fmt: skip
     assert report.rules_checked > 100 and report.failed_must == (), report.failed_must
 
-    restated = world_exports.restate(topology, config, anchor, dict(egress))
+    restated = world_exports.restate(topology, config, anchor, egress)
     nightly = _run(airflow_client, {})  # the trailing window ending yesterday, and the open period
     published = airflow_client.xcom_value(DAG_ID, nightly, "publish")
     assert published["changed"] == [restated.isoformat()]

@@ -19,6 +19,7 @@ from multiregion.stores.base import ObjectStore
 
 STYLE = (
     "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+    "td{text-align:right}img{max-width:100%;display:block;margin:1em 0}"
 )
 
 
@@ -102,15 +103,20 @@ def charts(result: dict[str, Any]) -> dict[str, bytes]:
     return out
 
 
-def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> str:
+MONEY = {"effective", "billed", "cost", "saved", "expected", "actual", "impact", "potential_saving", "focus",
+         "cost_explorer", "difference", "monthly_saving"}  # fmt: skip
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    return _money(value) if key in MONEY else html.escape(str(value))
+
+
+def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]], empty: str = "none") -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(str(r.get(k, '')) if r.get(k) is not None else '')}</td>" for k, _ in cols)
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>" if rows else "<p>none</p>"
+    body = "".join("<tr>" + "".join(f"<td>{_cell(k, r.get(k))}</td>" for k, _ in cols) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>" if rows else f"<p>{html.escape(empty)}</p>"
 
 
 def page(result: dict[str, Any], images: list[str], run_id: str) -> str:
@@ -172,6 +178,7 @@ def page(result: dict[str, Any], images: list[str], run_id: str) -> str:
                 ("downtime", "downtime"),
                 ("monthly_saving", "saving / month / replica"),
             ],
+            "none: no hour of the week was under the low-traffic share of the busiest in the request rates",
         ),
         "<h2>Cost Explorer cross-check</h2>",
         _table(
