@@ -83,6 +83,11 @@ class ScaleDown(_Strict):
     replica_hour_cost: float = Field(default=0.10, ge=0)  # what one serving replica-hour costs
 
 
+class Retention(_Strict):
+    keep_versions: int = Field(default=5, ge=1)  # versions kept per charge day (restatements)
+    min_age_hours: float = Field(default=24, ge=1)  # unpublished files younger than this are a run in flight
+
+
 class CostConfig(_Strict):
     currency: str = "USD"
     schedule: str = "30 6 * * *"  # nightly, after the exports of the day before landed
@@ -91,6 +96,7 @@ class CostConfig(_Strict):
     reports_prefix: str = "cost/reports"
     clouds: dict[str, ExportSpec] = Field(min_length=1)
     cross_check: dict[str, CrossCheck] = Field(default_factory=dict)
+    retention: Retention = Retention()
     anomaly: Anomaly = Anomaly()
     scale_down: ScaleDown = ScaleDown()
 

@@ -155,8 +155,13 @@ def publish(results: list[dict[str, Any]], planned: dict[str, Any]) -> dict[str,
                 "partial": sorted(failed),
             }
         )
+    from multiregion.replication.publish import collect_garbage
+
+    # superseded versions beyond the retention, and staged files no run published (a killed run's)
+    gc = collect_garbage(central, config.table, config.retention.keep_versions, config.retention.min_age_hours)
     changed = [d["day"] for d in out if d["changed"]]
-    log.info("published %d day(s), %d new version(s): %s", len(out), len(changed), changed)
+    log.info("published %d day(s), %d new version(s): %s; collected %d superseded version(s), %d file(s)",
+             len(out), len(changed), changed, gc.manifests_deleted, gc.objects_deleted)  # fmt: skip
     return {"days": out, "changed": changed, "failed": sorted(failed), "errors": [r for r in results if r.get("error")]}
 
 
