@@ -50,8 +50,11 @@ def cost_analysis():
         from multiregion.ops.failfast import fail_fast_on_bad_input
 
         with fail_fast_on_bad_input():
-            # the nightly run analyses the days before the one it runs on
-            return plan(dag_run.run_after.date().isoformat(), params["start"], params["end"], params["clouds"])
+            # the nightly run analyses the days before the one it runs on; a run of Airflow's own
+            # backfill (`airflow backfill create`) the day before its logical date
+            backfill_of = dag_run.logical_date.date().isoformat() if dag_run.run_type == "backfill" else ""
+            today = dag_run.run_after.date().isoformat()
+            return plan(today, params["start"], params["end"], params["clouds"], backfill_of)
 
     @task
     def clouds(planned: dict) -> list[str]:
@@ -63,7 +66,7 @@ def cost_analysis():
 
         return ingest(cloud, planned)
 
-    @task
+    @task(trigger_rule="all_done")  # a cloud whose ingest failed keeps its previous files
     def publish(results: list, planned: dict) -> dict:
         from multiregion.ops.cost import publish
 

@@ -44,7 +44,9 @@ def _run(client, conf: dict) -> str:
     return run_id
 
 
-def _expected_totals(days: list[date], anchor: date, egress: dict) -> dict[tuple[str, str, str], Decimal]:
+def _expected_totals(
+    days: list[date], anchor: date, egress: dict, exact: bool = False
+) -> dict[tuple[str, str, str], Decimal]:
     """From the price book, not from the files: per (cloud, region, service) over ``days``."""
     region = {"aws": "us-west-2", "gcp": "eu-west-1", "azure": "ap-south-1"}
     out: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
@@ -58,7 +60,7 @@ def _expected_totals(days: list[date], anchor: date, egress: dict) -> dict[tuple
         out[("aws", "us-west-2", "AWS Support (Business)")] += (
             world_exports.SUPPORT_FEE / calendar.monthrange(d.year, d.month)[1]
         )
-    return {k: v.quantize(CENT) for k, v in out.items()}
+    return dict(out) if exact else {k: v.quantize(CENT) for k, v in out.items()}
 
 
 def test_backfill_totals_anomaly_attribution_report_validator_and_a_restated_day(world, airflow_client):
@@ -93,6 +95,14 @@ def test_backfill_totals_anomaly_attribution_report_validator_and_a_restated_day
         totals[(row["x_Cloud"], row["x_Region"], row["ServiceName"])] += Decimal(row["effective"])
     assert {k: v.quantize(CENT) for k, v in totals.items()} == _expected_totals(days, anchor, egress)
 
+    weekday, weekend = next(d for d in days if d.weekday() == 2), next(d for d in days if d.weekday() == 6)
+    for d in (weekday, weekend):  # and per cloud and region on single days
+        per_region: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for (cloud, region, _), v in _expected_totals([d], anchor, egress, exact=True).items():
+            per_region[(cloud, region)] += v
+        got = {(r["x_Cloud"], r["x_Region"]): Decimal(r["effective"]).quantize(CENT)
+               for r in result["by_region"] if r["day"] == d.isoformat()}  # fmt: skip
+        assert got == {k: v.quantize(CENT) for k, v in per_region.items()}, d
     anomalies = [(a["cloud"], a["service"], a["day"], a["impact"]) for a in result["anomalies"]]
     assert anomalies == [("gcp", "Vertex AI", world_exports.anomaly_day(anchor).isoformat(), 400.0)]
     fired = active_alerts(topology.monitoring.alertmanager_url, ANOMALY)

@@ -138,3 +138,16 @@ def test_a_newer_run_with_a_missing_column_or_a_bad_value_is_refused_by_name(wor
     azure.write(blob, gzip.compress(text.getvalue().encode()))
     message = f"{azure.url_for(blob)}: column BilledCost, row 5: '12,5' is not a decimal number"
     _rerun_keeps_previous(world, config, planned, before, "azure", message)
+
+
+def test_an_unreadable_file_in_a_complete_delivery(world, exports):
+    config, planned, before = exports
+    s3 = _store(world, config, "aws")
+    period = planned["periods"][0]
+    data = [
+        k
+        for k in _keys(s3, f"{config.clouds['aws'].prefix}/")
+        if f"BILLING_PERIOD={period}/" in k and k.endswith("parquet")
+    ]
+    s3.write(data[0], b"PAR1 this is not Parquet")
+    _rerun_keeps_previous(world, config, planned, before, "aws", f"{s3.url_for(data[0])}: unreadable")

@@ -78,6 +78,17 @@ def test_the_public_sample_ingests_with_its_row_count_and_billed_total():
     assert con.execute("SELECT count(*) FROM t WHERE ContractedCost IS NULL").fetchone()[0] == 0
 
 
+def test_the_normalized_sample_passes_the_focus_expectation_suite():
+    from multiregion.cost.focus_suite import expectations, expected_fields
+    from multiregion.replication.validation import validate_table
+
+    rows = _norm(SAMPLE).sql("SELECT * FROM t").to_arrow_table()
+    report = validate_table(rows, dataset="focus", region="sample", partition="all", expected_rows=rows.num_rows,
+                            expected_fields=expected_fields(rows.schema), expectations=expectations())  # fmt: skip
+    assert report.success, report.summary()
+    assert len(report.results) > 40  # presence, types, nullability, allowed values, period order
+
+
 def test_quirks_become_focus_1_2(tmp_path):
     row = {
         **BASE,
@@ -116,6 +127,10 @@ def test_a_charge_over_several_days_is_split_into_charge_days_that_add_up_exactl
     days = con.execute("SELECT CAST(x_ChargeDate AS VARCHAR), BilledCost FROM t ORDER BY 1").fetchall()
     assert [d for d, _ in days] == ["2026-11-01", "2026-11-02", "2026-11-03"]
     assert days[0][1] == Decimal("2") and days[1][1] == Decimal("4") and days[2][1] == Decimal("4")  # by time
+    periods = con.execute(
+        "SELECT strftime(ChargePeriodStart, '%d %H'), strftime(ChargePeriodEnd, '%d %H') FROM t ORDER BY 1"
+    ).fetchall()
+    assert periods == [("01 12", "02 00"), ("02 00", "03 00"), ("03 00", "04 00")]  # each day its own part
     odd = {
         **row,
         "BilledCost": "100.00",
@@ -142,6 +157,12 @@ def test_a_bad_value_names_the_file_the_column_and_the_row(tmp_path, change, mes
     with pytest.raises(CostExportInvalid) as err:
         _norm(path)
     assert str(err.value).startswith("s3://exports/bad.csv: ") and message in str(err.value)
+
+
+def test_a_provider_column_that_collides_is_refused(tmp_path):
+    for clash in ({"Foo": "1", "x_Foo": "2"}, {"x_Region": "mars"}, {"x_cloud": "aws"}):
+        with pytest.raises(CostExportInvalid, match="collides with"):
+            _norm(_csv(tmp_path / "clash.csv", [{**BASE, **clash}]))
 
 
 def test_a_missing_mandatory_column_and_an_unreadable_file_are_named(tmp_path):

@@ -37,3 +37,13 @@ def test_short_dips_unknown_hours_and_flat_or_idle_traffic_give_nothing():
 
 def test_a_window_to_midnight_ends_at_24_00_and_a_single_day_has_no_range():
     assert Window((6,), 20, 24).spec == "Sun 20:00-24:00 UTC"
+
+
+def test_a_recommended_window_is_a_valid_scaling_spec_covering_exactly_its_hours():
+    from multiregion.core.schedules import parse_spec
+
+    window = Window((0, 1, 2, 3, 4), 1, 6)
+    spec = parse_spec(window.spec, "recommendation")
+    inside, outside = datetime(2026, 11, 6, 1, 30, tzinfo=UTC), datetime(2026, 11, 6, 6, 0, tzinfo=UTC)  # a Friday
+    assert spec.contains(inside) and not spec.contains(outside)
+    assert not spec.contains(datetime(2026, 11, 7, 2, 0, tzinfo=UTC))  # Saturday

@@ -3,7 +3,7 @@
 Input may be FOCUS 1.0-1.3 as the clouds export it; ``canonical`` maps their spellings onto 1.2's
 (1.0's ``On-Demand``/``Commitment-Based`` pricing categories, ``Usage-based``, any letter case).
 Columns that are not FOCUS columns are kept with an ``x_`` prefix (provider columns); ours are
-``x_Cloud``, ``x_Region`` (the topology's region name), ``x_ChargeDate`` and ``x_ExportFile``.
+``x_Cloud``, ``x_Region`` (the topology's region name) and ``x_ChargeDate``.
 """
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ _ALIASES = {
 # Columns renamed since 1.0 (read under either name).
 RENAMED = {"ServiceProviderName": "ProviderName", "HostProviderName": "PublisherName"}
 # What we add to every row.
-X_CLOUD, X_REGION, X_CHARGE_DATE, X_EXPORT_FILE = "x_Cloud", "x_Region", "x_ChargeDate", "x_ExportFile"
+X_CLOUD, X_REGION, X_CHARGE_DATE = "x_Cloud", "x_Region", "x_ChargeDate"
+OURS = (X_CLOUD, X_REGION, X_CHARGE_DATE)
 
 
 def canonical(column: str, value: str) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from multiregion.core.cost_config import CostConfig
-from multiregion.cost.normalize import _lit, q
+from multiregion.cost.normalize import lit, q
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,17 +32,17 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], config: CostConf
     files = [str(p) for p in paths]
     if not files:
         raise ValueError("no published cost data to analyse")
-    listed = ", ".join(map(_lit, files))
+    listed = ", ".join(map(lit, files))
     source = f"read_parquet([{listed}], union_by_name=true)"
     present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     egress = [
-        f"(x_Cloud = {_lit(cloud)} AND {q(spec.egress.column)} LIKE {_lit(spec.egress.pattern)} "
-        f"AND ConsumedUnit = {_lit(spec.egress.unit)})"
+        f"(x_Cloud = {lit(cloud)} AND {q(spec.egress.column)} LIKE {lit(spec.egress.pattern)} "
+        f"AND ConsumedUnit = {lit(spec.egress.unit)})"
         for cloud, spec in config.clouds.items()
         if spec.egress.column in present
     ]
     is_egress = f"coalesce({' OR '.join(egress)}, false)" if egress else "false"
-    tags = [f"json_extract_string(Tags, {_lit('$.' + k)}) AS {q('tag_' + k)}" for k in TAG_KEYS]
+    tags = [f"json_extract_string(Tags, {lit('$.' + k)}) AS {q('tag_' + k)}" for k in TAG_KEYS]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE cube AS
         SELECT x_ChargeDate, x_Cloud, x_Region, ServiceCategory, ServiceName, PricingCategory, ChargeCategory,
@@ -70,7 +70,7 @@ def plain_value(value: Any) -> Any:
 
 
 def _days(days: list[str]) -> str:
-    return f"x_ChargeDate IN ({', '.join(f'DATE {_lit(d)}' for d in days)})"
+    return f"x_ChargeDate IN ({', '.join(f'DATE {lit(d)}' for d in days)})"
 
 
 def cost_by(con, days: list[str], dims: list[str]) -> list[dict[str, Any]]:
@@ -87,10 +87,10 @@ def cost_by_tags(con, days: list[str], region_tags: Mapping[str, Mapping[str, st
     """Cost per day and tag: a row's own tag, else its region's cost tag from the topology."""
     parts = []
     for key in keys:
-        cases = " ".join(f"WHEN {_lit(r)} THEN {_lit(t[key])}" for r, t in region_tags.items() if key in t)
+        cases = " ".join(f"WHEN {lit(r)} THEN {lit(t[key])}" for r, t in region_tags.items() if key in t)
         default = f"CASE x_Region {cases} END" if cases else "NULL"
         parts.append(
-            f"SELECT x_ChargeDate AS day, {_lit(key)} AS key, coalesce({q('tag_' + key)}, {default}, '(untagged)') "
+            f"SELECT x_ChargeDate AS day, {lit(key)} AS key, coalesce({q('tag_' + key)}, {default}, '(untagged)') "
             f"AS value, sum(EffectiveCost) AS effective FROM costs WHERE {_days(days)} GROUP BY ALL"
         )
     return _rows(con, " UNION ALL ".join(parts) + " ORDER BY ALL") if parts else []
@@ -99,12 +99,15 @@ def cost_by_tags(con, days: list[str], region_tags: Mapping[str, Mapping[str, st
 def egress(con, days: list[str]) -> list[dict[str, Any]]:
     """Per day and source region: GB out, its cost and the measured $/GB (the export's own rows,
     recognised by each cloud's ``egress`` setting)."""
-    return _rows(
+    rows = _rows(
         con,
         f"SELECT x_ChargeDate AS day, x_Cloud AS cloud, x_Region AS region, sum(ConsumedQuantity) AS gb, "
-        f"sum(EffectiveCost) AS cost, sum(EffectiveCost) / nullif(sum(ConsumedQuantity), 0) AS per_gb "
-        f"FROM costs WHERE {_days(days)} AND egress GROUP BY ALL ORDER BY ALL",
+        f"sum(EffectiveCost) AS cost FROM costs WHERE {_days(days)} AND egress GROUP BY ALL ORDER BY ALL",
     )
+    for row in rows:  # in decimals: DuckDB divides decimals as doubles
+        gb = Decimal(row["gb"] or 0)
+        row["per_gb"] = plain_value((Decimal(row["cost"]) / gb).quantize(Decimal("1e-12"))) if gb else None
+    return rows
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ def measured_rates(egress_rows: list[dict[str, Any]], region_cloud: Mapping[str,
         cloud = region_cloud.get(r["region"]) or r["cloud"]
         cost[cloud] = cost.get(cloud, Decimal(0)) + Decimal(r["cost"])
         gb[cloud] = gb.get(cloud, Decimal(0)) + Decimal(r["gb"])
-    return {c: float(cost[c] / gb[c]) for c in cost if gb[c] > 0}
+    return {c: float((cost[c] / gb[c]).quantize(Decimal("1e-9"))) for c in cost if gb[c] > 0}
 
 
 def daily_series(con, days: list[str]) -> dict[tuple[str, str, str], dict[date, float]]:
@@ -194,7 +197,8 @@ def usage_totals(con, days: list[str], cloud: str) -> dict[str, Decimal]:
         d.isoformat(): v
         for d, v in con.execute(
             f"SELECT x_ChargeDate, sum(BilledCost) FROM costs WHERE {_days(days)} AND x_Cloud = ? "
-            f"AND ChargeCategory = 'Usage' AND ChargeFrequency = 'Usage-Based' GROUP BY ALL ORDER BY ALL",
+            f"AND ChargeCategory = 'Usage' AND coalesce(ChargeFrequency, 'Usage-Based') = 'Usage-Based' "
+            f"GROUP BY ALL ORDER BY ALL",
             [cloud],
         ).fetchall()
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from multiregion.core.cost_config import ExportSpec, Layout
 from multiregion.core.errors import BadInputError
@@ -98,6 +98,15 @@ def _aws(store: ObjectStore, spec: ExportSpec, period: str) -> Delivery:
     return Delivery("aws", period, str(manifest.get("executionId", "")), tuple(keys))
 
 
+def _when(text: object) -> datetime:
+    """A run's submitted time (ISO 8601); an unparsable one sorts first (never the newest)."""
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def month_folder(period: str) -> str:
     year, month = map(int, period.split("-"))
     last = calendar.monthrange(year, month)[1]
@@ -106,20 +115,31 @@ def month_folder(period: str) -> str:
 
 def _azure(store: ObjectStore, spec: ExportSpec, period: str) -> Delivery:
     folder = f"{_base(spec)}{month_folder(period)}/"
-    manifests = sorted(i.key for i in store.list(folder) if i.key.endswith("/manifest.json"))
-    runs = {k[len(folder) :].split("/", 1)[0] for k in (i.key for i in store.list(folder)) if "/" in k[len(folder) :]}
+    listed = [i.key for i in store.list(folder)]
+    manifests = sorted(k for k in listed if k.endswith("/manifest.json"))  # run folders begin with their time
     if not manifests:
+        runs = {k[len(folder) :].split("/", 1)[0] for k in listed if "/" in k[len(folder) :]}
         state = f"{len(runs)} run(s) without a manifest: still being delivered" if runs else "no run delivered"
         raise CostExportMissing(f"azure: {store.url_for(folder)}: {state}")
-    candidates = []
+    candidates, broken = [], []
     for key in manifests:
-        manifest = _read_json(store, key, "azure")
-        blobs = manifest.get("blobs")
-        if not isinstance(blobs, list) or not all(isinstance(b, dict) and "blobName" in b for b in blobs):
-            raise CostExportInvalid(f"azure: {store.url_for(key)}: field blobs: expected a list of {{blobName: ...}}")
-        submitted = str((manifest.get("runInfo") or {}).get("submittedTime", ""))
+        try:
+            manifest = _read_json(store, key, "azure")
+            blobs = manifest.get("blobs")
+            if not isinstance(blobs, list) or not all(isinstance(b, dict) and "blobName" in b for b in blobs):
+                raise CostExportInvalid(
+                    f"azure: {store.url_for(key)}: field blobs: expected a list of {{blobName: ...}}"
+                )
+        except CostExportInvalid as exc:
+            broken.append((key, exc))
+            continue
+        info = manifest.get("runInfo")
+        submitted = _when(info.get("submittedTime") if isinstance(info, dict) else None)
         candidates.append((submitted, key, [_relative(store, b["blobName"]) for b in blobs]))
-    submitted, key, keys = max(candidates)  # the newest run wins
+    newest_broken = max(broken, default=None, key=lambda b: b[0])
+    if not candidates or (newest_broken and newest_broken[0] > max(candidates)[1]):
+        raise newest_broken[1]  # a newer run than any good one is unreadable: not silently skipped
+    _, key, keys = max(candidates)  # the newest run wins (an older unreadable one is superseded)
     _require(store, keys, key, "azure")
     return Delivery("azure", period, key[len(folder) :].rsplit("/", 1)[0], tuple(keys))
 

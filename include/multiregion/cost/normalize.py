@@ -50,7 +50,7 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _lit(value: str) -> str:
+def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -64,7 +64,7 @@ def _load(con: duckdb.DuckDBPyConnection, ref: FileRef, table: str) -> int:
     """The file as a raw table (CSV: every column text, nothing null yet); its first data row's number."""
     import duckdb
 
-    path = _lit(str(ref.path))
+    path = lit(str(ref.path))
     name = ref.label.lower()
     try:
         if name.endswith(".parquet"):
@@ -148,9 +148,9 @@ def _column_sql(
         mapping = {v: focus.canonical(spec.name, v) for (v,) in values}
         for value, canon in sorted(mapping.items()):
             if canon is None:
-                found = _first_bad(con, table, source, f"{text} = {_lit(value)}", first_row)
+                found = _first_bad(con, table, source, f"{text} = {lit(value)}", first_row)
                 _fail(ref, spec.name, found or (0, value), f"is not one of {', '.join(spec.allowed)}")
-        cases = " ".join(f"WHEN {_lit(v)} THEN {_lit(c)}" for v, c in mapping.items() if c is not None)
+        cases = " ".join(f"WHEN {lit(v)} THEN {lit(c)}" for v, c in mapping.items() if c is not None)
         expr = f"CASE {text} {cases} END" if cases else "CAST(NULL AS VARCHAR)"
     else:
         expr = text
@@ -177,13 +177,18 @@ def normalize_file(
         built[spec.name] = _column_sql(con, raw, ref, spec, present.get(spec.name), first_row, present, built)
     selects = [f"{expr} AS {q(name)}" for name, expr in built.items()]
     extra = [c for c in columns if c not in focus.BY_NAME and c not in focus.RENAMED]
+    seen: dict[str, str] = {c.lower(): c for c in [*built, *focus.OURS]}
     for col in extra:
+        name = focus.provider_column(col)
         if not _NAME_OK.match(col):
             raise CostExportInvalid(f"{ref.label}: column name {col!r} is not usable")
-        selects.append(f"{_text(col)} AS {q(focus.provider_column(col))}")
-    cases = " ".join(f"WHEN {_lit(n)} THEN {_lit(r)}" for n, r in region_ids.items())
+        if name.lower() in seen:  # e.g. Foo and x_Foo, or the export's own x_Region
+            raise CostExportInvalid(f"{ref.label}: column {col!r} collides with {seen[name.lower()]!r}")
+        seen[name.lower()] = col
+        selects.append(f"{_text(col)} AS {q(name)}")
+    cases = " ".join(f"WHEN {lit(n)} THEN {lit(r)}" for n, r in region_ids.items())
     region = f"CASE {_text(present['RegionId'])} {cases} END" if "RegionId" in present and cases else "NULL"
-    selects += [f"{_lit(cloud)} AS {focus.X_CLOUD}", f"CAST({region} AS VARCHAR) AS {focus.X_REGION}"]
+    selects += [f"{lit(cloud)} AS {focus.X_CLOUD}", f"CAST({region} AS VARCHAR) AS {focus.X_REGION}"]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {out}_typed AS SELECT {', '.join(selects)} FROM {raw} ORDER BY rowid")
     bad = one(con, f"SELECT rowid FROM {out}_typed WHERE ChargePeriodEnd <= ChargePeriodStart ORDER BY rowid LIMIT 1")
     if bad:
@@ -212,7 +217,11 @@ def _split_days(con, typed: str, out: str) -> None:
 
     split_cols = []
     for c in cols:
-        if c in focus.PRORATED:
+        if c == "ChargePeriodStart":  # the day's own part of the charge period
+            split_cols.append(f"{lo} AS ChargePeriodStart")
+        elif c == "ChargePeriodEnd":
+            split_cols.append(f"{hi} AS ChargePeriodEnd")
+        elif c in focus.PRORATED:
             whole, zero = q(c), f"CAST(0 AS {DECIMAL})"
             split_cols.append(f"{cumulative(q(c), hi, whole, zero)} - {cumulative(q(c), lo, whole, zero)} AS {q(c)}")
         else:
@@ -236,3 +245,11 @@ def union(con: duckdb.DuckDBPyConnection, tables: Iterable[str], out: str) -> No
         raise ValueError("nothing to union")
     sql = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in parts)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS {sql}")
+
+
+def unmapped_regions(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Native region ids of ``table`` that the config's ``region_ids`` does not map."""
+    rows = con.execute(
+        f"SELECT DISTINCT RegionId FROM {table} WHERE RegionId IS NOT NULL AND {focus.X_REGION} IS NULL ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]

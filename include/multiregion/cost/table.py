@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,24 @@ def to_parquet(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd", write_statistics=True)
     return buf.getvalue()
+
+
+def day_rows(rows: pa.Table, day: str) -> pa.Table | None:
+    """One charge day's rows with a stable column set: the FOCUS columns in spec order, then the
+    provider columns that have a value that day, by name, then ours. So the same rows give the
+    same file whatever else a run read (another period, a column new in another month)."""
+    import pyarrow.compute as pc
+
+    from multiregion.core import focus
+
+    part = rows.filter(pc.equal(rows[focus.X_CHARGE_DATE], date.fromisoformat(day)))
+    if part.num_rows == 0:
+        return None
+    provider = sorted(
+        n for n in part.column_names
+        if n not in focus.BY_NAME and n not in focus.OURS and part[n].null_count < part.num_rows
+    )  # fmt: skip
+    return part.select([c.name for c in focus.COLUMNS] + provider + list(focus.OURS))
 
 
 @dataclass(frozen=True)

@@ -38,43 +38,34 @@ async def error_rate(client: httpx.AsyncClient, prometheus_url: str, region: str
     return parse_scalar(resp.json())
 
 
-def request_rates(prometheus_url: str, regions: list[str], window: str = "5m") -> dict[str, float]:
-    """Requests/s each region's serving answers now (0 for a region with no series: no traffic)."""
+def _get(prometheus_url: str, path: str, params: dict, timeout: float = 30) -> dict:
+    """One HTTP API v1 answer's ``data``; PrometheusError if unreachable or the query failed."""
     try:
-        resp = httpx.get(
-            f"{prometheus_url.rstrip('/')}/api/v1/query",
-            params={"query": REQUEST_RATES.format(window=window)},
-            timeout=10,
-        )
-        body = resp.json()
+        body = httpx.get(f"{prometheus_url.rstrip('/')}/api/v1/{path}", params=params, timeout=timeout).json()
     except (httpx.HTTPError, ValueError) as exc:
         raise PrometheusError(f"cannot query Prometheus at {prometheus_url}: {exc}") from exc
     if body.get("status") != "success":
         raise PrometheusError(f"Prometheus query failed: {body.get('error', body)}")
-    found = {r["metric"].get("region"): float(r["value"][1]) for r in body["data"]["result"]}
+    return body["data"]
+
+
+def request_rates(prometheus_url: str, regions: list[str], window: str = "5m") -> dict[str, float]:
+    """Requests/s each region's serving answers now (0 for a region with no series: no traffic)."""
+    data = _get(prometheus_url, "query", {"query": REQUEST_RATES.format(window=window)}, timeout=10)
+    found = {r["metric"].get("region"): float(r["value"][1]) for r in data["result"]}
     return {region: found.get(region, 0.0) for region in regions}
 
 
 def hourly_request_rates(prometheus_url: str, regions: list[str], weeks: int, end: float) -> dict[str, list]:
-    """Each region's mean requests/s per hour over the ``weeks`` before ``end`` (epoch seconds):
-    {region: [(datetime UTC, rate), ...]} (a region with no series: an empty list)."""
+    """Each region's mean requests/s per clock hour over the ``weeks`` before ``end`` (epoch seconds):
+    {region: [(start of the hour, UTC datetime; rate), ...]} (a region with no series: an empty list)."""
     from datetime import UTC, datetime
 
-    start = end - weeks * 7 * 86400
-    try:
-        resp = httpx.get(
-            f"{prometheus_url.rstrip('/')}/api/v1/query_range",
-            params={"query": REQUEST_RATES.format(window="1h"), "start": start, "end": end, "step": 3600},
-            timeout=30,
-        )
-        body = resp.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise PrometheusError(f"cannot query Prometheus at {prometheus_url}: {exc}") from exc
-    if body.get("status") != "success":
-        raise PrometheusError(f"Prometheus query failed: {body.get('error', body)}")
+    end = end // 3600 * 3600  # whole hours: each sample's [1h] window is one clock hour
+    query = {"query": REQUEST_RATES.format(window="1h"), "start": end - weeks * 7 * 86400, "end": end, "step": 3600}
     out: dict[str, list] = {r: [] for r in regions}
-    for series in body["data"]["result"]:
+    for series in _get(prometheus_url, "query_range", query)["result"]:
         region = series["metric"].get("region")
-        if region in out:
-            out[region] = [(datetime.fromtimestamp(float(t), UTC), float(v)) for t, v in series["values"]]
+        if region in out:  # a sample at t covers (t - 1h, t]: it is the hour that starts at t - 1h
+            out[region] = [(datetime.fromtimestamp(float(t) - 3600, UTC), float(v)) for t, v in series["values"]]
     return out

@@ -27,6 +27,7 @@ from multiregion.stores.registry import region_store
 log = logging.getLogger(__name__)
 EXPORT_MISSING, EXPORT_INVALID = "CostExportMissing", "CostExportInvalid"
 ANOMALY, CROSS_CHECK = "CostAnomaly", "CostCrossCheckMismatch"
+INGEST_FAILED = "CostIngestFailed"
 
 
 def _world() -> tuple[Topology, CostConfig]:
@@ -41,40 +42,76 @@ def _day(text: str, field: str) -> date:
         raise BadInputError(f"{field}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def plan(run_day: str, start: str = "", end: str = "", clouds: list[str] | None = None) -> dict[str, Any]:
-    """The charge days to (re-)ingest: ``start``..``end`` if given (a backfill), else the trailing
-    window before the run's day and the open billing period; and the clouds."""
+def plan(
+    run_day: str, start: str = "", end: str = "", clouds: list[str] | None = None, backfill_of: str = ""
+) -> dict[str, Any]:
+    """The charge days to (re-)ingest: ``start``..``end`` if given (a backfill by params), the day
+    before ``backfill_of`` (a run of Airflow's own backfill), else the trailing window before the
+    run's day and the open billing period; and the clouds. Anomalies are judged as of the earlier
+    of the day after the last and the run's day (today is never complete)."""
     _, config = _world()
     unknown = sorted(set(clouds or []) - set(config.clouds))
     if unknown:
         raise BadInputError(f"clouds: unknown {unknown} (configured: {sorted(config.clouds)})")
+    today = _day(run_day, "run day")
     if start or end:
         first, last = _day(start or end, "start"), _day(end or start, "end")
         if last < first:
             raise BadInputError(f"end {last} is before start {first}")
+    elif backfill_of:
+        first = last = _day(backfill_of, "logical date") - timedelta(days=1)
     else:
-        last = _day(run_day, "run day") - timedelta(days=1)
+        last = today - timedelta(days=1)
         first = min(last - timedelta(days=config.window_days - 1), last.replace(day=1))
     days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
     return {
         "days": days,
         "periods": sorted({period_of(date.fromisoformat(d)) for d in days}),
         "clouds": sorted(clouds or config.clouds),
-        "as_of": (last + timedelta(days=1)).isoformat(),
+        "as_of": min(last + timedelta(days=1), today).isoformat(),
+        "run_day": today.isoformat(),
     }
 
 
 def ingest(cloud: str, planned: dict[str, Any]) -> dict[str, Any]:
-    """Stage ``cloud``'s rows of the planned days; an unusable export alerts and is reported, not raised
-    (the other clouds are still published and analysed; report fails the run at the end)."""
+    """Stage ``cloud``'s rows of the planned days. An unusable delivery alerts and is reported, not
+    raised: its period's days keep their previous file, the other periods and clouds go on, and
+    report fails the run at the end."""
     topology, config = _world()
     try:
         return _ingest(topology, config, cloud, planned)
-    except (CostExportMissing, CostExportInvalid) as exc:
-        name = EXPORT_MISSING if isinstance(exc, CostExportMissing) else EXPORT_INVALID
-        log.error("%s: %s", name, exc)
-        _alert(topology, name, {"cloud": cloud}, f"{cloud} FOCUS export unusable", str(exc))
-        return {"cloud": cloud, "error": str(exc), "alert": name, "days": {}}
+    except (CostExportMissing, CostExportInvalid) as exc:  # e.g. the normalized rows fail the suite
+        _export_alert(topology, cloud, exc)
+        return {"cloud": cloud, "error": str(exc), "days": {}, "failed_days": planned["days"]}
+
+
+def _export_alert(topology: Topology, cloud: str, exc: Exception) -> None:
+    name = EXPORT_MISSING if isinstance(exc, CostExportMissing) else EXPORT_INVALID
+    log.error("%s: %s", name, exc)
+    _alert(topology, name, {"cloud": cloud}, f"{cloud} FOCUS export unusable", str(exc))
+
+
+def _read_delivery(con, source, delivery, cloud: str, region_ids: dict[str, str], tmp: Path, n0: int) -> list[str]:
+    """Download and normalize one delivery's files; the temp tables. Any failure names the file."""
+    import duckdb
+
+    from multiregion.cost import normalize
+    from multiregion.stores.errors import ObjectStoreError
+
+    tables = []
+    for n, key in enumerate(delivery.keys):
+        label = source.url_for(key)
+        local = tmp / f"{n0 + n}.{'parquet' if key.endswith('.parquet') else 'csv'}"
+        try:
+            with local.open("wb") as fh:
+                for chunk in source.iter_read(key):
+                    fh.write(chunk)
+            out = f"f_{n0 + n}"
+            normalize.normalize_file(con, normalize.FileRef(local, label), cloud, region_ids, out)
+        except (ObjectStoreError, OSError, duckdb.Error) as exc:
+            raise CostExportInvalid(f"{label}: cannot be read: {' '.join(str(exc).split())[:300]}") from exc
+        tables.append(out)
+    return tables
 
 
 def _ingest(topology: Topology, config: CostConfig, cloud: str, planned: dict[str, Any]) -> dict[str, Any]:
@@ -82,37 +119,39 @@ def _ingest(topology: Topology, config: CostConfig, cloud: str, planned: dict[st
 
     spec = config.clouds[cloud]
     source = region_store(topology.region(spec.region))
-    deliveries = [find_delivery(source, spec, period) for period in planned["periods"]]
     con = normalize.connect()
+    parts, errors, failed_periods, runs = [], [], set(), []
     with tempfile.TemporaryDirectory(prefix=f"cost-{cloud}-") as tmp:
-        parts = []
-        for delivery in deliveries:
-            for n, key in enumerate(delivery.keys):
-                local = Path(tmp) / f"{delivery.period}-{n}-{key.rsplit('/', 1)[-1]}"
-                with local.open("wb") as fh:
-                    for chunk in source.iter_read(key):
-                        fh.write(chunk)
-                out = f"f_{len(parts)}"
-                normalize.normalize_file(
-                    con, normalize.FileRef(local, source.url_for(key)), cloud, spec.region_ids, out
-                )
-                parts.append(out)
-        normalize.union(con, parts, "cloud_rows")
-    days_sql = ", ".join(f"DATE '{d}'" for d in planned["days"])
+        for period in planned["periods"]:
+            try:
+                delivery = find_delivery(source, spec, period)
+                parts += _read_delivery(con, source, delivery, cloud, spec.region_ids, Path(tmp), 1000 * len(runs))
+                runs.append(delivery.run)
+            except (CostExportMissing, CostExportInvalid) as exc:
+                _export_alert(topology, cloud, exc)
+                errors.append(str(exc))
+                failed_periods.add(period)
+    failed_days = [d for d in planned["days"] if period_of(date.fromisoformat(d)) in failed_periods]
+    result = {"cloud": cloud, "days": {}, "failed_days": failed_days, "deliveries": runs}
+    if errors:
+        result["error"] = "; ".join(errors)
+    if not parts:
+        return result
+    normalize.union(con, parts, "cloud_rows")
+    days_sql = ", ".join(f"DATE {normalize.lit(d)}" for d in planned["days"] if d not in failed_days)
     rows = con.sql(f"SELECT * FROM cloud_rows WHERE x_ChargeDate IN ({days_sql}) ORDER BY ALL").to_arrow_table()
     _validate(rows, cloud)
+    unmapped = normalize.unmapped_regions(con, "cloud_rows")
+    if unmapped:
+        log.warning("%s: native region id(s) not in region_ids (rows kept, region empty): %s", cloud, unmapped)
     central = region_store(topology.primary)
-    staged = {}
-    import pyarrow.compute as pc
-
     for day in planned["days"]:
-        part = rows.filter(pc.equal(rows["x_ChargeDate"], date.fromisoformat(day)))
-        if part.num_rows == 0:
-            continue
-        data = table.to_parquet(part)
-        staged[day] = (table.stage(central, config.table, data), len(data), part.num_rows)
-    log.info("%s: %d rows over %d day(s) from %s", cloud, rows.num_rows, len(staged), [d.run for d in deliveries])
-    return {"cloud": cloud, "days": staged, "rows": rows.num_rows, "deliveries": [d.run for d in deliveries]}
+        part = table.day_rows(rows, day)
+        if part is not None:
+            data = table.to_parquet(part)
+            result["days"][day] = (table.stage(central, config.table, data), len(data), part.num_rows)
+    log.info("%s: %d rows over %d day(s) from %s", cloud, rows.num_rows, len(result["days"]), runs)
+    return {**result, "rows": rows.num_rows, "unmapped_region_ids": unmapped}
 
 
 def _validate(rows, cloud: str) -> None:
@@ -133,36 +172,36 @@ def _validate(rows, cloud: str) -> None:
         raise CostExportInvalid(f"{cloud}: normalized rows fail the FOCUS suite:\n{report.summary()}")
 
 
-def publish(results: list[dict[str, Any]], planned: dict[str, Any]) -> dict[str, Any]:
-    """Each planned day's new version (or nothing, if unchanged): the one writer of the day pointers."""
+def publish(results: list[dict[str, Any] | None], planned: dict[str, Any]) -> dict[str, Any]:
+    """Each planned day's new version (or nothing, if unchanged): the one writer of the day pointers.
+    A cloud keeps its previous file on the days it could not deliver, or whose ingest task failed."""
     from multiregion.cost import table
+    from multiregion.replication.publish import collect_garbage
 
     topology, config = _world()
     central = region_store(topology.primary)
-    failed = {r["cloud"] for r in results if r.get("error")}
-    carry = failed | (set(config.clouds) - set(planned["clouds"]))
+    done = {r["cloud"]: r for r in results if r}
+    errors = [{"cloud": c, "error": r["error"]} for c, r in done.items() if r.get("error")]
+    for cloud in sorted(set(planned["clouds"]) - set(done)):  # its task failed (see its log)
+        message = f"{cloud}: the ingest task failed (see its log); its previous files are kept"
+        _alert(topology, INGEST_FAILED, {"cloud": cloud}, f"{cloud} cost ingest failed", message)
+        errors.append({"cloud": cloud, "error": message})
+        done[cloud] = {"cloud": cloud, "days": {}, "failed_days": planned["days"]}
+    absent = set(config.clouds) - set(planned["clouds"])
     out = []
     for day in planned["days"]:
-        files = {r["cloud"]: tuple(r["days"][day]) for r in results if day in r.get("days", {})}
-        result = table.publish_day(central, config.table, day, files, carry, topology.primary.name)
-        out.append(
-            {
-                "day": day,
-                "version": result.version,
-                "changed": result.changed,
-                "rows": result.rows,
-                "kept": list(result.kept),
-                "partial": sorted(failed),
-            }
-        )
-    from multiregion.replication.publish import collect_garbage
-
+        failed = {c for c, r in done.items() if day in r.get("failed_days", [])}
+        files = {c: tuple(r["days"][day]) for c, r in done.items() if day in r["days"]}
+        result = table.publish_day(central, config.table, day, files, failed | absent, topology.primary.name)
+        out.append({"day": day, "version": result.version, "changed": result.changed, "rows": result.rows,
+                    "kept": list(result.kept), "partial": sorted(failed)})  # fmt: skip
     # superseded versions beyond the retention, and staged files no run published (a killed run's)
     gc = collect_garbage(central, config.table, config.retention.keep_versions, config.retention.min_age_hours)
     changed = [d["day"] for d in out if d["changed"]]
     log.info("published %d day(s), %d new version(s): %s; collected %d superseded version(s), %d file(s)",
              len(out), len(changed), changed, gc.manifests_deleted, gc.objects_deleted)  # fmt: skip
-    return {"days": out, "changed": changed, "failed": sorted(failed), "errors": [r for r in results if r.get("error")]}
+    failed_clouds = sorted({e["cloud"] for e in errors})
+    return {"days": out, "changed": changed, "failed": failed_clouds, "errors": errors}
 
 
 def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
@@ -182,7 +221,8 @@ def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any
         k=a.threshold,
         impact_floor=a.impact_floor,
         settle_days=a.settle_days,
-        window_days=max(config.window_days, len(days)),
+        # judged: from the first planned day to the last settled one
+        window_days=max(1, (as_of - date.fromisoformat(days[0])).days - a.settle_days),
     )
     history_from = date.fromisoformat(days[0]) - timedelta(days=7 * a.baseline_weeks + a.settle_days)
     published_days = sorted(d for d in table.published_days(central, config.table) if history_from.isoformat() <= d)
@@ -208,7 +248,7 @@ def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any
         )
         result.update(
             {
-                "cross_check": _cross_check(con, config, days),
+                "cross_check": _cross_check(con, config, days, as_of),
                 "scale_down": _scale_down(topology, config),
                 "partial": published["failed"],
                 "errors": [e["error"] for e in published["errors"]],
@@ -217,29 +257,27 @@ def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any
     return result
 
 
-def _cross_check(con, config: CostConfig, days: list[str]) -> list[dict[str, Any]]:
-    """FOCUS usage totals against Cost Explorer's, per day: the differences over the tolerance."""
+def _cross_check(con, config: CostConfig, days: list[str], as_of: date) -> list[dict[str, Any]]:
+    """FOCUS usage totals against Cost Explorer's per settled day: differences over the tolerance,
+    and a day one side has and the other lacks."""
     from multiregion.cost import analysis
     from multiregion.cost.cost_explorer import daily_usage_totals
 
+    settled = [d for d in days if date.fromisoformat(d) < as_of - timedelta(days=config.anomaly.settle_days)]
+    if not settled:
+        return []
     out = []
     for cloud, check in config.cross_check.items():
-        ours = analysis.usage_totals(con, days, cloud)
-        theirs = daily_usage_totals(check.conn_id, date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
-        for day in days:
-            if day not in ours or day not in theirs:
+        ours = analysis.usage_totals(con, settled, cloud)
+        theirs = daily_usage_totals(check.conn_id, date.fromisoformat(settled[0]), date.fromisoformat(settled[-1]))
+        for day in settled:
+            if day not in ours and day not in theirs:
                 continue
-            diff = ours[day] - theirs[day]
-            if abs(diff) > Decimal(str(check.tolerance)):
-                out.append(
-                    {
-                        "cloud": cloud,
-                        "day": day,
-                        "focus": analysis.plain_value(ours[day]),
-                        "cost_explorer": analysis.plain_value(theirs[day]),
-                        "difference": analysis.plain_value(diff),
-                    }
-                )
+            mine, other = ours.get(day, Decimal(0)), theirs.get(day, Decimal(0))
+            if day not in ours or day not in theirs or abs(mine - other) > Decimal(str(check.tolerance)):
+                out.append({"cloud": cloud, "day": day, "focus": analysis.plain_value(ours.get(day)),
+                            "cost_explorer": analysis.plain_value(theirs.get(day)),
+                            "difference": analysis.plain_value(mine - other)})  # fmt: skip
     return out
 
 
@@ -290,7 +328,8 @@ def report(result: dict[str, Any], run_id: str) -> dict[str, Any]:
     topology, config = _world()
     central = region_store(topology.primary)
     url = html.write(central, config, result, run_id)
-    if result["egress_rates"]:  # the replication route choice prices egress with these from now on
+    recent = date.fromisoformat(result["days"][-1]) >= date.fromisoformat(result["as_of"]) - timedelta(days=3)
+    if result["egress_rates"] and recent:  # the replication route choice prices egress with these from now on
         rates = {"per_gb": result["egress_rates"], "days": [result["days"][0], result["days"][-1]], "run_id": run_id}
         central.write(MEASURED_RATES_KEY, json.dumps(rates).encode(), content_type="application/json")
     for a in result["anomalies"]:
@@ -333,6 +372,7 @@ def _push_metrics(topology: Topology, result: dict[str, Any], push_gauges) -> No
             "cost_replication_egress": float(replication),
             "cost_spot_saved": float(spot_saved),
             "cost_partial_clouds": len(result["partial"]),
-            "cost_last_success_timestamp_seconds": time.time(),
         },
     )
+    if not result["errors"]:  # its own group: a failed run must not erase the last success
+        push_gauges(gw, "cost_analysis_success", {"cost_last_success_timestamp_seconds": time.time()})

@@ -8,6 +8,7 @@ its own entry instead of adding one.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from multiregion.core import replica_layout as layout
 from multiregion.stores.base import ObjectStore
 
 KINDS = ("dataset", "model")
+log = logging.getLogger(__name__)
 
 
 def record(
@@ -51,11 +53,16 @@ def record(
 
 
 def read(store: ObjectStore, days: Iterable[str]) -> list[dict[str, Any]]:
-    """Every ledger entry of ``days`` (with its ``day``)."""
+    """Every readable ledger entry of ``days`` (with its ``day``); an unreadable one is logged, named."""
     out = []
     for day in sorted(set(days)):
         for info in store.list(f"_ledger/transfers/day={day}/"):
-            entry = json.loads(b"".join(store.iter_read(info.key)))
+            try:
+                entry = json.loads(b"".join(store.iter_read(info.key)))
+                entry["bytes_copied"] = int(entry.get("bytes_copied") or 0)
+            except (ValueError, TypeError, AttributeError) as exc:
+                log.warning("route ledger: %s is not a ledger entry, skipped: %s", store.url_for(info.key), exc)
+                continue
             entry.setdefault("kind", "dataset")
             entry.setdefault("name", entry.get("dataset"))
             entry.setdefault("source_region", (entry.get("route") or {}).get("source_region"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from multiregion.core import replica_layout as layout
 from multiregion.core.datasets import Dataset
 from multiregion.core.egress import MEASURED_RATES_KEY, PriceTable, Route, choose_route, load_price_table
@@ -9,6 +11,8 @@ from multiregion.core.manifest import Manifest
 from multiregion.core.topology import Topology
 from multiregion.replication.publish import read_pointer
 from multiregion.stores.registry import region_store
+
+log = logging.getLogger(__name__)
 
 
 def holders(topology: Topology, dataset: Dataset, manifest: Manifest, dest: str) -> list[tuple[str, str]]:
@@ -33,9 +37,13 @@ def price_table(topology: Topology) -> PriceTable:
     prices = load_price_table()
     try:
         measured = json.loads(b"".join(region_store(topology.primary).iter_read(MEASURED_RATES_KEY)))
-    except (ObjectNotFound, ValueError):
+        rates = {str(c): float(v) for c, v in measured["per_gb"].items()}
+    except ObjectNotFound:
         return prices  # no cost data yet: config/egress_prices.yaml
-    return prices.with_measured({c: float(v) for c, v in measured.get("per_gb", {}).items()})
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # never let it stop a replication
+        log.warning("%s unreadable, using the configured prices: %s", MEASURED_RATES_KEY, exc)
+        return prices
+    return prices.with_measured(rates)
 
 
 def choose_source(topology: Topology, dataset: Dataset, manifest: Manifest, dest: str) -> Route:
