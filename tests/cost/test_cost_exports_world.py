@@ -58,6 +58,11 @@ def _keys(store, prefix: str) -> list[str]:
     return sorted(i.key for i in store.list(prefix))
 
 
+def _aws_data_files(s3, config, period: str) -> list[str]:
+    prefix = f"{config.clouds['aws'].prefix}/"
+    return [k for k in _keys(s3, prefix) if f"BILLING_PERIOD={period}/" in k and k.endswith("parquet")]
+
+
 def _rerun_keeps_previous(world, config, planned, before: dict, failing: str, message: str) -> None:
     results = [cost.ingest(c, planned) for c in planned["clouds"]]
     (bad,) = [r for r in results if r.get("error")]
@@ -79,11 +84,7 @@ def test_a_manifest_naming_a_missing_file(world, exports):
     config, planned, before = exports
     s3 = _store(world, config, "aws")
     period = planned["periods"][0]
-    data = [
-        k
-        for k in _keys(s3, f"{config.clouds['aws'].prefix}/")
-        if f"BILLING_PERIOD={period}/" in k and k.endswith("parquet")
-    ]
+    data = _aws_data_files(s3, config, period)
     s3.delete(data[0])
     _rerun_keeps_previous(world, config, planned, before, "aws", f"names 1 missing file(s), e.g. {s3.url_for(data[0])}")
     alerts = active_alerts(world.topology.monitoring.alertmanager_url, cost.EXPORT_INVALID)
@@ -144,10 +145,6 @@ def test_an_unreadable_file_in_a_complete_delivery(world, exports):
     config, planned, before = exports
     s3 = _store(world, config, "aws")
     period = planned["periods"][0]
-    data = [
-        k
-        for k in _keys(s3, f"{config.clouds['aws'].prefix}/")
-        if f"BILLING_PERIOD={period}/" in k and k.endswith("parquet")
-    ]
+    data = _aws_data_files(s3, config, period)
     s3.write(data[0], b"PAR1 this is not Parquet")
     _rerun_keeps_previous(world, config, planned, before, "aws", f"{s3.url_for(data[0])}: unreadable")

@@ -15,3 +15,14 @@ def config_file(path: str | os.PathLike[str] | None, env_var: str, default_name:
     from multiregion import PROJECT_ROOT
 
     return PROJECT_ROOT / "config" / default_name
+
+
+def read_config(
+    path: str | os.PathLike[str] | None, env_var: str, default_name: str, error: type[Exception], what: str
+) -> tuple[str, str]:
+    """The config file's text and its name for messages; ``error`` naming it if it can't be read."""
+    file = config_file(path, env_var, default_name)
+    try:
+        return file.read_text(), str(file)
+    except OSError as exc:
+        raise error(f"{file}: cannot read {what}: {exc.strerror}") from None

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from multiregion.core.config_files import config_file
+from multiregion.core.config_files import read_config
 from multiregion.core.errors import BadInputError
 from multiregion.core.topology import Topology, describe_validation_error
 
@@ -143,9 +142,5 @@ def parse_cost_config(text: str, topology: Topology, source: str = "cost.yaml") 
 
 def load_cost_config(topology: Topology, path: str | os.PathLike[str] | None = None) -> CostConfig:
     """The cost config at ``path``, ``$MR_COST_CONFIG`` or config/cost.yaml."""
-    file = Path(config_file(path, COST_ENV, "cost.yaml"))
-    try:
-        text = file.read_text()
-    except OSError as exc:
-        raise CostConfigError(f"{file}: cannot read cost config: {exc.strerror}") from None
-    return parse_cost_config(text, topology, source=str(file))
+    text, source = read_config(path, COST_ENV, "cost.yaml", CostConfigError, "cost config")
+    return parse_cost_config(text, topology, source=source)

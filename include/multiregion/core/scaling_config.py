@@ -21,12 +21,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from multiregion.core.config_files import config_file
+from multiregion.core.config_files import read_config
 from multiregion.core.scaling import Schedule
 from multiregion.core.schedules import ScheduleError, parse_duration, parse_spec, parse_until
 from multiregion.core.topology import Topology
@@ -131,9 +130,5 @@ def parse_scaling(text: str, topology: Topology, source: str = "scaling.yaml") -
 
 def load_scaling(topology: Topology, path: str | os.PathLike[str] | None = None) -> ScalingConfig:
     """The scaling config at ``path``, ``$MR_SCALING`` or config/scaling.yaml."""
-    file = Path(config_file(path, SCALING_ENV, "scaling.yaml"))
-    try:
-        text = file.read_text()
-    except OSError as exc:
-        raise ScheduleError(f"{file}: cannot read scaling config: {exc.strerror}") from None
-    return parse_scaling(text, topology, source=str(file))
+    text, source = read_config(path, SCALING_ENV, "scaling.yaml", ScheduleError, "scaling config")
+    return parse_scaling(text, topology, source=source)
