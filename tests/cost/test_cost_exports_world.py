@@ -148,3 +148,16 @@ def test_an_unreadable_file_in_a_complete_delivery(world, exports):
     data = _aws_data_files(s3, config, period)
     s3.write(data[0], b"PAR1 this is not Parquet")
     _rerun_keeps_previous(world, config, planned, before, "aws", f"{s3.url_for(data[0])}: unreadable")
+
+
+def test_a_cloud_whose_ingest_task_failed_keeps_its_previous_files_and_alerts(world, exports):
+    """publish runs after every ingest, failed ones too (trigger rule all_done): a failed task leaves
+    no result, and its cloud's previous files stay published."""
+    _, planned, before = exports
+    results = [cost.ingest(c, planned) for c in planned["clouds"] if c != "azure"]
+    published = cost.publish([*results, None], planned)  # azure's task failed: no XCom
+    (day,) = published["days"]
+    assert day["kept"] == ["azure"] and day["version"] == before["version"] and published["failed"] == ["azure"]
+    assert "the ingest task failed" in published["errors"][0]["error"]
+    alerts = active_alerts(world.topology.monitoring.alertmanager_url, cost.INGEST_FAILED)
+    assert any(a["labels"].get("cloud") == "azure" for a in alerts)
