@@ -7,9 +7,10 @@ Nightly (`schedule` in config/cost.yaml) after the exports of the day before lan
    `start`..`end` for a backfill; the clouds (param `clouds`, default all).
 2. `ingest` (one task per cloud) — that cloud's export where it delivers it (AWS Data Exports in S3,
    Azure FocusCost in Blob, Google's FOCUS view exported to GCS), complete deliveries only;
-   normalized to FOCUS 1.2, checked by a Great Expectations suite of the FOCUS column rules,
-   staged per charge day. An unusable export alerts `CostExportMissing` / `CostExportInvalid`.
-3. `publish` — each day's new version in the central store (manifest, then pointer): an unchanged
+   normalized to FOCUS 1.2, staged per charge day. An unusable export alerts `CostExportMissing` /
+   `CostExportInvalid`.
+3. `publish` — every cloud's staged rows checked by a Great Expectations suite of the FOCUS column
+   rules, then each day's new version in the central store (manifest, then pointer): an unchanged
    day writes nothing, a restated day becomes a new version, a failed cloud keeps its previous file.
 4. `analyse` — cost by cloud, region, service, cost tags; egress and replication's share (route
    ledger); anomalies (`CostAnomaly`); spot; Cost Explorer cross-check; scale-down windows.

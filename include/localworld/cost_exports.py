@@ -1,7 +1,7 @@
 """The local world's FOCUS exports: each cloud's bill in that cloud's native layout and format.
 
 Generated from a small price book (``BOOK``) so the tests know every total without reading the
-files: 8 weeks of days ending the day before ``anchor``. AWS: Parquet + a Data Exports manifest;
+files: 5 weeks of days ending the day before ``anchor``. AWS: Parquet + a Data Exports manifest;
 GCP: Parquet run folders with ``_SUCCESS``; Azure: gzip CSV run folders with a manifest, written
 the way real Azure exports are (empty strings for nulls, tags without braces, ``Usage-based``), an
 older complete run that the newest supersedes and a newer run still being delivered. Weekends cost
@@ -30,7 +30,7 @@ from multiregion.core.topology import Topology
 from multiregion.cost.exports import month_folder
 from multiregion.stores.registry import region_store
 
-DAYS = 56
+DAYS = 35  # five weeks: the anomaly day has four same weekdays of history before it
 ANOMALY_DAYS_AGO = 5
 ANOMALY_EXTRA = Decimal("400.00")
 RESTATED_CREDIT = Decimal("-5.00")
@@ -362,7 +362,7 @@ def all_rows(cloud: str, anchor: date, egress: dict[tuple[str, date], int]) -> l
 def write_exports(
     settings: WorldSettings, config: CostConfig, anchor: date, egress: dict[tuple[str, date], int] | None = None
 ) -> dict[str, int]:
-    """Every cloud's export of the 8 weeks before ``anchor``; ``egress``: extra bytes out of each
+    """Every cloud's export of the 5 weeks before ``anchor``; ``egress``: extra bytes out of each
     cloud per day ({(cloud, day): bytes}, e.g. the route ledger's). Rows written per cloud."""
     egress = egress or {}
     now = datetime.now(UTC).replace(microsecond=0)
@@ -380,7 +380,7 @@ def write_exports(
 
 
 def restated_day(anchor: date) -> date:
-    return anchor - timedelta(days=3)
+    return anchor - timedelta(days=6)  # settled by then: Cost Explorer is compared on it
 
 
 def restate(topology: Topology, config: CostConfig, anchor: date, egress: dict | None = None) -> date:

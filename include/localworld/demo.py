@@ -180,7 +180,7 @@ def _replicate_datasets(client: AirflowClient, settings) -> str:
 
 
 def _cost_analysis(client: AirflowClient, settings) -> str:
-    """The clouds' FOCUS exports (generated: 8 weeks, billing today's replication), analysed."""
+    """The clouds' FOCUS exports (generated: 5 weeks, billing today's replication), analysed."""
     from datetime import UTC, datetime, timedelta
 
     from localworld import cost_exports
@@ -193,7 +193,7 @@ def _cost_analysis(client: AirflowClient, settings) -> str:
         settings, load_cost_config(topo), anchor, cost_exports.ledger_egress(settings, [today])
     )
     days = cost_exports.days(anchor)
-    _step(f"Cost analysis: FOCUS exports of the three clouds ({sum(written.values())} rows), 8 weeks backfilled")
+    _step(f"Cost analysis: FOCUS exports of the three clouds ({sum(written.values())} rows), 5 weeks backfilled")
     run_id = f"demo-cost-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
     client.trigger("cost_analysis", conf={"start": days[0].isoformat(), "end": days[-1].isoformat()}, run_id=run_id)

@@ -1,7 +1,7 @@
 """cost_analysis in the running Airflow, over the world's generated FOCUS exports (localworld.cost_exports).
 
 One story, in the order an operator meets it: a 7-day backfill publishes 7 partitions; the full
-8-week backfill publishes the rest (the 7 unchanged), and its totals per cloud, region and service
+5-week backfill publishes the rest (the 7 unchanged), and its totals per cloud, region and service
 equal the price book to the cent, the injected anomaly (and nothing else) is flagged and alerted,
 replication's egress is priced as the ledger says, the report is written, and focus-validator
 finds no MUST violation in the published table; then AWS restates a day and the nightly run

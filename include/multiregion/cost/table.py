@@ -109,6 +109,21 @@ def publish_day(
     return DayResult(day, manifest.version, changed, tuple(sorted(files)), tuple(sorted(kept)), manifest.rows)
 
 
+def read_staged(store: ObjectStore, table_name: str, digests: list[str]) -> pa.Table:
+    """Staged day files as one table (columns matched by name), each checked against its digest."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = []
+    for digest in digests:
+        key = layout.object_key(table_name, digest)
+        data = b"".join(store.iter_read(key))
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise CostTableCorrupt(f"{store.url_for(key)} does not match its digest")
+        tables.append(pq.read_table(pa.BufferReader(data)))
+    return pa.concat_tables(tables, promote_options="default")
+
+
 def published_days(store: ObjectStore, table_name: str) -> dict[str, str]:
     """{day: version} of every published day."""
     return pub.published_versions(store, table_name)

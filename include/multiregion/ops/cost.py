@@ -1,9 +1,9 @@
 """Task bodies of ``cost_analysis``: plan the days, ingest each cloud, publish the days, analyse, report.
 
-ingest (one task per cloud) finds that cloud's complete deliveries, normalizes them, validates the
-result with Great Expectations and stages one Parquet file per charge day (content-addressed,
-invisible); publish (one writer) makes each day's manifest and pointer, keeping a failed cloud's
-previous file (a partial day); analyse reads the published days; report writes the HTML report,
+ingest (one task per cloud) finds that cloud's complete deliveries, normalizes them and stages one
+Parquet file per charge day (content-addressed, invisible); publish (one writer) checks each cloud's
+staged rows with the Great Expectations suite, then makes each day's manifest and pointer, keeping
+a failed cloud's previous file (a partial day); analyse reads the published days; report writes the HTML report,
 pushes metrics, alerts, and fails the run if a cloud's export was missing or invalid.
 """
 
@@ -21,7 +21,7 @@ from multiregion.core.cost_config import CostConfig, load_cost_config
 from multiregion.core.egress import MEASURED_RATES_KEY
 from multiregion.core.errors import BadInputError
 from multiregion.core.topology import Topology, load_topology
-from multiregion.cost.exports import CostExportInvalid, CostExportMissing, find_delivery, period_of
+from multiregion.cost.exports import DATA_SUFFIXES, CostExportInvalid, CostExportMissing, find_delivery, period_of
 from multiregion.stores.registry import region_store
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ def _read_delivery(con, source, delivery, cloud: str, region_ids: dict[str, str]
     tables = []
     for n, key in enumerate(delivery.keys):
         label = source.url_for(key)
-        local = tmp / f"{n0 + n}.{'parquet' if key.endswith('.parquet') else 'csv'}"
+        suffix = next(s for s in DATA_SUFFIXES if key.endswith(s))  # DuckDB reads by it (gzip too)
+        local = tmp / f"{n0 + n}{suffix}"
         try:
             with local.open("wb") as fh:
                 for chunk in source.iter_read(key):
@@ -140,7 +141,6 @@ def _ingest(topology: Topology, config: CostConfig, cloud: str, planned: dict[st
     normalize.union(con, parts, "cloud_rows")
     days_sql = ", ".join(f"DATE {normalize.lit(d)}" for d in planned["days"] if d not in failed_days)
     rows = con.sql(f"SELECT * FROM cloud_rows WHERE x_ChargeDate IN ({days_sql}) ORDER BY ALL").to_arrow_table()
-    _validate(rows, cloud)
     unmapped = normalize.unmapped_regions(con, "cloud_rows")
     if unmapped:
         log.warning("%s: native region id(s) not in region_ids (rows kept, region empty): %s", cloud, unmapped)
@@ -155,7 +155,8 @@ def _ingest(topology: Topology, config: CostConfig, cloud: str, planned: dict[st
 
 
 def _validate(rows, cloud: str) -> None:
-    """The FOCUS 1.2 column rules as a Great Expectations suite over the normalized rows."""
+    """The FOCUS 1.2 column rules as a Great Expectations suite over a cloud's staged rows (in
+    publish, once per run: importing GX costs ~5 s, too much for every ingest task)."""
     from multiregion.cost.focus_suite import expectations, expected_fields
     from multiregion.replication.validation import validate_table
 
@@ -187,6 +188,15 @@ def publish(results: list[dict[str, Any] | None], planned: dict[str, Any]) -> di
         _alert(topology, INGEST_FAILED, {"cloud": cloud}, f"{cloud} cost ingest failed", message)
         errors.append({"cloud": cloud, "error": message})
         done[cloud] = {"cloud": cloud, "days": {}, "failed_days": planned["days"]}
+    for cloud, result in done.items():  # nothing is published that fails the FOCUS suite
+        if not result["days"]:
+            continue
+        try:
+            _validate(table.read_staged(central, config.table, [f[0] for f in result["days"].values()]), cloud)
+        except CostExportInvalid as exc:
+            _export_alert(topology, cloud, exc)
+            errors.append({"cloud": cloud, "error": str(exc)})
+            done[cloud] = {**result, "days": {}, "failed_days": planned["days"]}
     absent = set(config.clouds) - set(planned["clouds"])
     out = []
     for day in planned["days"]:
