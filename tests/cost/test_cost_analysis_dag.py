@@ -1,10 +1,10 @@
 """cost_analysis in the running Airflow, over the world's generated FOCUS exports (localworld.cost_exports).
 
-One story, in the order an operator meets it: a 7-day backfill publishes 7 partitions; the full
-5-week backfill publishes the rest (the 7 unchanged), and its totals per cloud, region and service
-equal the price book to the cent, the injected anomaly (and nothing else) is flagged and alerted,
+One story, in the order an operator meets it: the 5-week backfill publishes one partition per date;
+its totals per cloud, region and service equal the price book to the cent; the injected anomaly
+(and nothing else) is flagged and alerted;
 replication's egress is priced as the ledger says, the report is written, and focus-validator
-finds no MUST violation in the published table; then AWS restates a day and the nightly run
+finds no MUST violation in the published table; then AWS restates a day and a 7-date backfill
 republishes that day only, while Cost Explorer (not yet restated) disagrees and that alerts.
 """
 
@@ -78,16 +78,11 @@ def test_backfill_totals_anomaly_attribution_report_validator_and_a_restated_day
     days = world_exports.days(anchor)
     airflow_client.wait_for_dag(DAG_ID)
 
-    week = _run(airflow_client, {"start": days[-7].isoformat(), "end": days[-1].isoformat()})
-    published = airflow_client.xcom_value(DAG_ID, week, "publish")
-    assert [d["day"] for d in published["days"]] == [d.isoformat() for d in days[-7:]]
-    for d in published["days"]:
-        assert table.day_manifest(central, config.table, d["day"]).version == d["version"]
-
     full = _run(airflow_client, {"start": days[0].isoformat(), "end": days[-1].isoformat()})
     published = airflow_client.xcom_value(DAG_ID, full, "publish")
-    assert len(published["days"]) == len(days) and published["failed"] == []
-    assert not set(published["changed"]) & {d.isoformat() for d in days[-7:]}  # already published, unchanged
+    assert [d["day"] for d in published["days"]] == [d.isoformat() for d in days] and published["failed"] == []
+    for d in published["days"]:  # one partition per date, at the version the run reports
+        assert table.day_manifest(central, config.table, d["day"]).version == d["version"]
     result = airflow_client.xcom_value(DAG_ID, full, "analyse")
 
     totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
@@ -135,11 +130,15 @@ def test_backfill_totals_anomaly_attribution_report_validator_and_a_restated_day
           f"{len(report.failed_must)} MUST failed, {len(report.failed_other)} other failed")  # fmt: skip
     assert report.rules_checked > 100 and report.failed_must == (), report.failed_must
 
+    # AWS restates a day; a 7-date backfill around it: 7 partitions, the other 6 unchanged (nothing
+    # written), the restated one republished. (The nightly window itself: test_cost_plan.py.)
     restated = world_exports.restate(topology, config, anchor, egress)
-    nightly = _run(airflow_client, {})  # the trailing window ending yesterday, and the open period
-    published = airflow_client.xcom_value(DAG_ID, nightly, "publish")
+    week = [d.isoformat() for d in days[-8:-1]]
+    rerun = _run(airflow_client, {"start": week[0], "end": week[-1]})
+    published = airflow_client.xcom_value(DAG_ID, rerun, "publish")
+    assert [d["day"] for d in published["days"]] == week and restated.isoformat() in week
     assert published["changed"] == [restated.isoformat()]
-    result = airflow_client.xcom_value(DAG_ID, nightly, "analyse")
+    result = airflow_client.xcom_value(DAG_ID, rerun, "analyse")
     assert [(c["day"], c["difference"]) for c in result["cross_check"]] == [(restated.isoformat(), "-5")]
     fired = active_alerts(topology.monitoring.alertmanager_url, CROSS_CHECK)
     assert any(a["labels"]["day"] == restated.isoformat() for a in fired)
