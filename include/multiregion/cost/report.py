@@ -181,15 +181,21 @@ def page(result: dict[str, Any], images: list[str], run_id: str) -> str:
             "none: no hour of the week was under the low-traffic share of the busiest in the request rates",
         ),
         "<h2>Cost Explorer cross-check</h2>",
-        _table(
-            result["cross_check"],
-            [("day", "day"), ("focus", "FOCUS"), ("cost_explorer", "Cost Explorer"), ("difference", "difference")],
-        )
-        if result["cross_check"]
-        else "<p>agrees</p>",
+        _cross_check_section(result),
     ]
     head = f"<meta charset='utf-8'><title>Cost report {last}</title><style>{STYLE}</style>"
     return f"<!doctype html><html><head>{head}</head><body>{''.join(sections)}</body></html>"
+
+
+def _cross_check_section(result: dict[str, Any]) -> str:
+    unavailable = "".join(
+        f"<p>cross-check unavailable for {html.escape(u['cloud'])}: {html.escape(u['error'])}</p>"
+        for u in result.get("cross_check_unavailable", [])
+    )
+    if result["cross_check"]:
+        cols = [("day", "day"), ("focus", "FOCUS"), ("cost_explorer", "Cost Explorer"), ("difference", "difference")]
+        return _table(result["cross_check"], cols, "") + unavailable
+    return unavailable or "<p>agrees</p>"
 
 
 def write(store: ObjectStore, config: CostConfig, result: dict[str, Any], run_id: str) -> str:
@@ -217,6 +223,8 @@ def summary(result: dict[str, Any]) -> str:
         lines.append(f"  anomaly: {a['summary']}")
     repl = sum(Decimal(r["cost"]) for r in result["replication_egress"] if r["cost"])
     lines.append(f"  replication egress over the window: {_money(repl)}")
+    for u in result.get("cross_check_unavailable", []):
+        lines.append(f"  cross-check unavailable for {u['cloud']}: {u['error']}")
     if result["partial"]:
         lines.append(f"  PARTIAL: no usable export from {', '.join(result['partial'])}")
     return "\n".join(lines)

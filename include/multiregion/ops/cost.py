@@ -258,7 +258,7 @@ def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any
         )
         result.update(
             {
-                "cross_check": _cross_check(con, config, days, as_of),
+                **_cross_check(con, config, days, as_of),
                 "scale_down": _scale_down(topology, config),
                 "partial": published["failed"],
                 "errors": [e["error"] for e in published["errors"]],
@@ -267,19 +267,24 @@ def analyse(planned: dict[str, Any], published: dict[str, Any]) -> dict[str, Any
     return result
 
 
-def _cross_check(con, config: CostConfig, days: list[str], as_of: date) -> list[dict[str, Any]]:
+def _cross_check(con, config: CostConfig, days: list[str], as_of: date) -> dict[str, list[dict[str, Any]]]:
     """FOCUS usage totals against Cost Explorer's per settled day: differences over the tolerance,
-    and a day one side has and the other lacks."""
+    and a day one side has and the other lacks; a cloud whose API could not be asked is listed as
+    unavailable (the report says so) rather than failing the analysis."""
     from multiregion.cost import analysis
-    from multiregion.cost.cost_explorer import daily_usage_totals
+    from multiregion.cost.cost_explorer import CostExplorerUnavailable, daily_usage_totals
 
     settled = [d for d in days if date.fromisoformat(d) < as_of - timedelta(days=config.anomaly.settle_days)]
-    if not settled:
-        return []
-    out = []
-    for cloud, check in config.cross_check.items():
+    out: list[dict[str, Any]] = []
+    unavailable: list[dict[str, str]] = []
+    for cloud, check in config.cross_check.items() if settled else ():
         ours = analysis.usage_totals(con, settled, cloud)
-        theirs = daily_usage_totals(check.conn_id, date.fromisoformat(settled[0]), date.fromisoformat(settled[-1]))
+        try:
+            theirs = daily_usage_totals(check.conn_id, date.fromisoformat(settled[0]), date.fromisoformat(settled[-1]))
+        except CostExplorerUnavailable as exc:
+            log.warning("cost cross-check of %s skipped: %s", cloud, exc)
+            unavailable.append({"cloud": cloud, "error": str(exc)})
+            continue
         for day in settled:
             if day not in ours and day not in theirs:
                 continue
@@ -288,7 +293,7 @@ def _cross_check(con, config: CostConfig, days: list[str], as_of: date) -> list[
                 out.append({"cloud": cloud, "day": day, "focus": analysis.plain_value(ours.get(day)),
                             "cost_explorer": analysis.plain_value(theirs.get(day)),
                             "difference": analysis.plain_value(mine - other)})  # fmt: skip
-    return out
+    return {"cross_check": out, "cross_check_unavailable": unavailable}
 
 
 def _scale_down(topology: Topology, config: CostConfig) -> list[dict[str, Any]]:
