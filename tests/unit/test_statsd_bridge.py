@@ -305,3 +305,19 @@ def test_runs_as_a_module_and_stops_on_sigterm():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_compose_runs_statsd_exporter_with_the_same_mapping_and_prometheus_scrapes_it():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    exporter = compose["services"]["statsd-exporter"]
+    mount = next(v for v in exporter["volumes"] if v.startswith("./config/monitoring/statsd-mappings.yml:"))
+    assert f"--statsd.mapping-config={mount.split(':')[1]}" in exporter["command"]
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__METRICS__STATSD_HOST"] == "statsd-exporter"
+    assert env["AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED"] == "true"
+    assert f"--statsd.listen-udp=:{env['AIRFLOW__METRICS__STATSD_PORT']}" in exporter["command"]
+    prometheus = yaml.safe_load((ROOT / "deploy" / "compose" / "prometheus" / "prometheus.yml").read_text())
+    airflow = next(job for job in prometheus["scrape_configs"] if job["job_name"] == "airflow")
+    assert airflow["static_configs"][0]["targets"] == ["statsd-exporter:9102"]
