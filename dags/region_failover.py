@@ -13,7 +13,7 @@ Every run reconciles from the persisted health (several events can land in one r
    per traffic share don't drop (right after the drain: pods take longer to start than a dead
    region should keep receiving users);
 3. `verify_dns` — waits until the global DNS no longer answers with the drained regions;
-4. `alert_ops` — `RegionDown` (or `FailoverRefused`) to Alertmanager;
+4. `alert_ops` — `RegionDrained` to Alertmanager, refusals as the metric of the `FailoverRefused` rule;
 5. `start_recovery` — one `region_recovery` run per drained region (conf overrides from the
    Variable `region_recovery_conf`, e.g. `{"hold_s": 60}`).
 

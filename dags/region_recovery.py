@@ -12,7 +12,7 @@ Started by `region_failover` for each region it drained (or by hand, from the UI
    dataset partition published at the source that it lacks (`replicate_dataset`), waited for;
 5. `restore` — traffic back in stages (`steps`, % of the recorded weight), each held `step_hold_s`
    and gated on health and the Prometheus error rate; a regression rolls back to 0 and alerts
-   (`RestoreRolledBack`); the end resolves `RegionDown` and sends `RegionRestored`.
+   (`RestoreRolledBack`); the end resolves `RegionDrained` and sends `RegionRestored`.
 
 One recovery at a time (`max_active_runs=1`): traffic changes are serialized anyway.
 """
@@ -69,9 +69,8 @@ def region_recovery():
         with fail_fast_on_bad_input():
             info = prepare(params["region"])
         if not info["needed"]:
-            logging.getLogger(__name__).info(
-                "%s has weight %s and no recorded drain: nothing to recover", info["region"], info["current_weight"]
-            )
+            why = "in maintenance" if info.get("maintenance") else "has traffic and no recorded drain"
+            logging.getLogger(__name__).info("%s %s: nothing to recover", info["region"], why)
             return False
         return info
 

@@ -71,7 +71,7 @@ def main() -> int:
   Failover       {settings.airflow_url}/dags/region_failover  and  /dags/region_recovery
                  (left paused = disarmed after the drill; unpause region_failover to arm it)
   Cost           {settings.airflow_url}/dags/cost_analysis   report: {report}
-  Alerts         {topo.monitoring.alertmanager_url}   (RegionDown, RegionRestored, CostAnomaly, ...)
+  Alerts         {topo.monitoring.alertmanager_url}   (RegionDown, RegionDrained, RegionRestored, CostAnomaly, ...)
   Global DNS     dig @127.0.0.1 -p {dns_port} {topo.traffic.record}
   Logs           {settings.logs_dir}
   Stop           scripts/world.sh down""")

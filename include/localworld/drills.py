@@ -54,8 +54,11 @@ def all_healthy(settings: WorldSettings, since: float = 0.0) -> bool:
 
 def reset(settings: WorldSettings) -> None:
     """Every serving process up, the topology's weights in DNS, no recorded originals."""
+    from multiregion.ops.failover import publish_refusals
+
     start_serving(settings)
     TrafficController(settings.topology).reset(original_weights(settings), "drill reset: the topology's weights")
+    publish_refusals(settings.topology, set())
 
 
 def arm(client: AirflowClient, settings: WorldSettings, recovery_conf: dict | None = None, timeout=180) -> None:

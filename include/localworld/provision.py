@@ -103,30 +103,22 @@ write-pid=no
 
 
 def _prepare_monitoring(settings: WorldSettings) -> None:
-    topo = settings.topology
+    """Prometheus's config from the topology; Alertmanager's, its ``ops`` receiver delivering to
+    the world's alert sink (the project's file names no receiver: production adds its pager)."""
+    from multiregion.monitoring.prometheus_config import scrape_config
+
     mon_dir = settings.state_dir / "monitoring"
-    serving_targets = [
-        {"targets": [endpoint.split("://", 1)[1]], "labels": {"region": r.name, "cloud": r.cloud.value}}
-        for r in topo.regions
-        for endpoint in r.serving.endpoints
-    ]
-    config = {
-        "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
-        "rule_files": [str(PROJECT_ROOT / "config" / "monitoring" / "rules" / "*.yml")],
-        "alerting": {
-            "alertmanagers": [{"static_configs": [{"targets": [topo.monitoring.alertmanager_url.split("://", 1)[1]]}]}]
-        },
-        "scrape_configs": [
-            {"job_name": "serving", "static_configs": serving_targets},
-            {
-                "job_name": "pushgateway",
-                "honor_labels": True,
-                "static_configs": [{"targets": [topo.monitoring.pushgateway_url.split("://", 1)[1]]}],
-            },
-        ],
-    }
+    rules = [str(PROJECT_ROOT / "config" / "monitoring" / "rules" / "*.yml")]
+    config = scrape_config(settings.topology, rules)
     (mon_dir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    shutil.copyfile(PROJECT_ROOT / "config" / "monitoring" / "alertmanager.yml", mon_dir / "alertmanager.yml")
+    (mon_dir / "alertmanager.yml").write_text(yaml.safe_dump(alertmanager_config(settings), sort_keys=False))
+
+
+def alertmanager_config(settings: WorldSettings) -> dict:
+    config = yaml.safe_load((PROJECT_ROOT / "config" / "monitoring" / "alertmanager.yml").read_text())
+    for receiver in config["receivers"]:
+        receiver["webhook_configs"] = [{"url": f"{settings.alert_sink_url}/", "send_resolved": True}]
+    return config
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------

@@ -101,7 +101,11 @@ def airflow_env(settings: WorldSettings, secrets: WorldSecrets) -> dict[str, str
         "AIRFLOW__API__SECRET_KEY": secrets.airflow_jwt_secret[:48],
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
-        "AIRFLOW__METRICS__STATSD_ON": "False",
+        "AIRFLOW__METRICS__STATSD_ON": "True",  # Airflow's own metrics -> localworld.statsd_bridge
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(settings.statsd_port),
+        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+        "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
         "PYTHONPATH": str(PROJECT_ROOT / "include"),
         "MR_TOPOLOGY": str(settings.topology_path),
     }
@@ -302,8 +306,47 @@ def build_services(settings: WorldSettings, secrets: WorldSecrets) -> list[Servi
             ready_url=f"{mon.alertmanager_url}/-/ready",
             ready_status=200,
         ),
+        Service(
+            "alert-sink",
+            "infrastructure",
+            [
+                str(venv_bin / "python"),
+                "-m",
+                "localworld.alert_sink",
+                "--port",
+                str(settings.alert_sink_port),
+                "--file",
+                str(state / "monitoring" / "alerts-received.jsonl"),
+            ],
+            ready_url=f"{settings.alert_sink_url}/-/ready",
+            ready_status=200,
+            env={"PYTHONPATH": str(PROJECT_ROOT / "include")},
+        ),
         _kube_api_service(settings),
     ]
+    if mon.airflow_metrics_url:
+        services.append(
+            Service(
+                "statsd-bridge",
+                "infrastructure",
+                [
+                    str(venv_bin / "python"),
+                    "-m",
+                    "localworld.statsd_bridge",
+                    "--host",
+                    "127.0.0.1",
+                    "--statsd-port",
+                    str(settings.statsd_port),
+                    "--metrics-port",
+                    str(port_of(mon.airflow_metrics_url)),
+                    "--mapping",
+                    str(PROJECT_ROOT / "config" / "monitoring" / "statsd-mappings.yml"),
+                ],
+                ready_url=f"{mon.airflow_metrics_url}/metrics",
+                ready_status=200,
+                env={"PYTHONPATH": str(PROJECT_ROOT / "include")},
+            )
+        )
 
     for region in topo.regions:
         port = port_of(region.registry.uri)

@@ -45,6 +45,8 @@ class WorldSettings:
     parallelism: int
     external_database_url: str | None
     kube_port: int = 18700  # the Kubernetes API emulator standing in for every region's cluster
+    alert_sink_port: int = 18094  # the webhook receiver that records what Alertmanager delivered
+    statsd_port: int = 18125  # UDP: Airflow's StatsD into the bridge
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -71,6 +73,10 @@ class WorldSettings:
     def kube_url(self) -> str:
         return f"http://127.0.0.1:{self.kube_port}"
 
+    @property
+    def alert_sink_url(self) -> str:
+        return f"http://127.0.0.1:{self.alert_sink_port}"
+
 
 def load_settings(topology_path: str | os.PathLike[str] | None = None) -> WorldSettings:
     from multiregion.core.topology import default_topology_path
@@ -96,4 +102,6 @@ def load_settings(topology_path: str | os.PathLike[str] | None = None) -> WorldS
         parallelism=int(os.environ.get("MR_AIRFLOW_PARALLELISM", "4")),
         external_database_url=os.environ.get("MR_DATABASE_URL") or None,
         kube_port=_port("MR_KUBE_PORT", 18700),
+        alert_sink_port=_port("MR_ALERT_SINK_PORT", 18094),
+        statsd_port=_port("MR_STATSD_PORT", 18125),
     )

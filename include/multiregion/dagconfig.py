@@ -41,8 +41,14 @@ def region_health_asset():
     from multiregion.core.topology import load_topology
     from multiregion.triggers.health import RegionHealthWatchTrigger
 
-    endpoints = {r.name: r.serving.endpoints[0] for r in load_topology().regions}
-    trigger = RegionHealthWatchTrigger(endpoints, interval=HEALTH_INTERVAL_S, policy=HEALTH_POLICY)
+    topology = load_topology()
+    endpoints = {r.name: r.serving.endpoints[0] for r in topology.regions}
+    trigger = RegionHealthWatchTrigger(
+        endpoints,
+        interval=HEALTH_INTERVAL_S,
+        policy=HEALTH_POLICY,
+        pushgateway_url=topology.monitoring.pushgateway_url,
+    )
     return Asset(
         name="region-health",
         uri="x-multiregion://region-health",

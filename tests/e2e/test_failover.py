@@ -13,7 +13,7 @@ import pytest
 from localworld import drills
 
 from multiregion.monitoring.alertmanager import active_alerts
-from multiregion.ops.failover import FAILOVER_REFUSED, REGION_DOWN
+from multiregion.ops.failover import FAILOVER_REFUSED, REGION_DRAINED
 from multiregion.ops.recovery import RESTORED, ROLLED_BACK
 from multiregion.registry.mlflow_registry import RegionRegistry
 from multiregion.state.postgres import StateStore
@@ -78,7 +78,7 @@ def test_region_down_drained_recovered_then_a_regression_rolls_back_and_it_is_re
     weights = backend.get_weights()
     assert weights == {**original, "us-west-2": 0}
     assert StateStore().original_weights() == {"us-west-2": 50}  # recorded before the change
-    drills.wait_for("RegionDown alert", lambda: _alerts(world, REGION_DOWN, "us-west-2", at), 60)
+    drills.wait_for("RegionDrained alert", lambda: _alerts(world, REGION_DRAINED, "us-west-2", at), 60)
 
     # recovery restarts it (Kubernetes rollout restart -> the world's controller), holds, resyncs,
     # then restores in steps; the first step's weight is 10 % of 50
@@ -90,7 +90,7 @@ def test_region_down_drained_recovered_then_a_regression_rolls_back_and_it_is_re
     # the new failure starts a new recovery, which brings it all the way back
     drills.wait_for("full restoration", lambda: backend.get_weights() == original, 600, interval=2)
     drills.wait_for("RegionRestored alert", lambda: _alerts(world, RESTORED, "us-west-2", regressed), 60)
-    assert not _alerts(world, REGION_DOWN, "us-west-2", at)  # resolved by the restoration
+    assert not _alerts(world, REGION_DRAINED, "us-west-2", at)  # resolved by the restoration
 
     trail = [(a["region"], a["action"], a["new_weights"]["us-west-2"]) for a in _audit_since(started)]
     assert trail[0] == ("us-west-2", "drain", 0)

@@ -82,7 +82,7 @@ def test_two_copies_at_once_agree_and_never_write_an_older_probe_over_a_newer(wo
 
 
 def test_serialize_round_trip():
-    trigger = RegionHealthWatchTrigger({"a": "http://127.0.0.1:1"}, 1.5, POLICY, None, 4)
+    trigger = RegionHealthWatchTrigger({"a": "http://127.0.0.1:1"}, 1.5, POLICY, None, 4, "http://127.0.0.1:9")
     path, kwargs = trigger.serialize()
     assert path == "multiregion.triggers.health.RegionHealthWatchTrigger"
     assert RegionHealthWatchTrigger(**kwargs).serialize() == (path, kwargs)

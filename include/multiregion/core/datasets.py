@@ -22,6 +22,9 @@ DATASETS_ENV = "MR_DATASETS"
 _NAME = r"^[a-z][a-z0-9-]{1,62}$"
 
 
+DEFAULT_LAG_SLO_MINUTES = 15.0
+
+
 class DatasetConfigError(ValueError):
     pass
 
@@ -79,6 +82,8 @@ class Dataset(_Model):
     nightly: bool = True  # replicated by the nightly scheduled run (besides source updates, UI and REST)
     expectations: list[Expectation] = Field(default_factory=list)
     retention: Retention = Retention()
+    # A replica more than this behind its source alerts (ReplicationLagOverSLO), like S3 RTC's 15 min.
+    lag_slo_minutes: Annotated[float, Field(gt=0)] = DEFAULT_LAG_SLO_MINUTES
 
     @model_validator(mode="after")
     def _targets(self) -> Dataset:

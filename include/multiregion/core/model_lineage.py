@@ -11,7 +11,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from multiregion.core.datasets import DEFAULT_LAG_SLO_MINUTES
 from multiregion.core.errors import BadInputError
+
+LAG_SLO_TAG = "mr.replication_lag_slo_minutes"  # a registered model's replication SLO (default 15)
 
 LINEAGE_KEY = "mr.lineage.key"
 LINEAGE_SOURCE_REGISTRY = "mr.lineage.source_registry"
@@ -67,6 +70,16 @@ def lineage_tags(source_registry: str, model: str, version: str, digest: str) ->
         LINEAGE_SOURCE_VERSION: f"{model}/{version}",
         LINEAGE_ARTIFACT_DIGEST: digest,
     }
+
+
+def lag_slo_minutes(registered_model_tags: dict[str, str]) -> float:
+    """The model's replication SLO from its registered-model tag; the default when absent or not a
+    positive number (a bad tag must not stop a replication; the value used is in the metrics)."""
+    try:
+        value = float(registered_model_tags.get(LAG_SLO_TAG, DEFAULT_LAG_SLO_MINUTES))
+    except ValueError:
+        return DEFAULT_LAG_SLO_MINUTES
+    return value if value > 0 else DEFAULT_LAG_SLO_MINUTES
 
 
 def copyable_tags(tags: dict[str, str]) -> dict[str, str]:

@@ -185,11 +185,15 @@ class Monitoring(_Model):
     prometheus_url: str
     pushgateway_url: str
     alertmanager_url: str
+    # Where Airflow's StatsD metrics are exposed for Prometheus (statsd-exporter, or the world's bridge)
+    airflow_metrics_url: str | None = None
+    drained_too_long_minutes: Annotated[float, Field(gt=0)] = 60  # RegionDrainedTooLong
+    maintenance_too_long_hours: Annotated[float, Field(gt=0)] = 24  # RegionMaintenanceTooLong
 
-    @field_validator("prometheus_url", "pushgateway_url", "alertmanager_url")
+    @field_validator("prometheus_url", "pushgateway_url", "alertmanager_url", "airflow_metrics_url")
     @classmethod
-    def _urls(cls, v: str) -> str:
-        return _check_url(v, ("http", "https"))
+    def _urls(cls, v: str | None) -> str | None:
+        return v if v is None else _check_url(v, ("http", "https"))
 
 
 class Topology(_Model):

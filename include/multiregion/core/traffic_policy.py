@@ -11,7 +11,7 @@ applies them, under its lock, and audits them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,8 +27,14 @@ class ChangeKind(StrEnum):
     DRAIN = "drain"  # failover: the region turned unhealthy
     RESTORE_STEP = "restore_step"  # one stage of a staged restoration
     ROLLBACK = "rollback"  # a restoration step regressed: back to 0
-    SET = "set"  # by hand: a maintenance drain, or any weight an operator sets
+    SET = "set"  # by hand: any weight an operator sets
     RESET = "reset"  # every region back to given weights (drills, tests)
+    MAINTENANCE = "maintenance"  # an operator drained the region for maintenance
+    MAINTENANCE_END = "maintenance_end"  # an operator brought it back
+
+
+class MaintenanceHold(ValueError):
+    """A region drained for maintenance gets traffic back only when an operator ends it."""
 
 
 @dataclass(frozen=True)
@@ -55,10 +61,21 @@ class TrafficChange:
         return went_to_zero and self.kind != ChangeKind.ROLLBACK
 
 
-def decide_weight(kind: ChangeKind, region: str, weight: int, weights: Mapping[str, int], reason: str) -> TrafficChange:
-    """Set one region's weight, the others unchanged (validated: 0..255, one region keeps weight)."""
+def decide_weight(
+    kind: ChangeKind,
+    region: str,
+    weight: int,
+    weights: Mapping[str, int],
+    reason: str,
+    maintenance: Collection[str] = (),
+) -> TrafficChange:
+    """Set one region's weight, the others unchanged (validated: 0..255, one region keeps weight).
+    No restoration step or hand-set weight raises a region drained for maintenance."""
     if region not in weights:
         raise ValueError(f"unknown region {region!r}; regions: {sorted(weights)}")
+    raises = weight > weights[region] and kind not in (ChangeKind.MAINTENANCE_END, ChangeKind.RESET)
+    if region in maintenance and raises:
+        raise MaintenanceHold(f"{region} is drained for maintenance: an operator must bring it back first")
     new = {**weights, region: weight}
     validate_weights(new)
     return TrafficChange(kind, region, dict(weights), new, reason)
@@ -115,6 +132,29 @@ def decide_drain(region: str, weights: Mapping[str, int], health: Mapping[str, H
     new = {**current, region: 0}
     validate_weights(new)
     return DrainDecision(Action.DRAIN, region, new, f"{region} unhealthy; traffic to {sorted(survivors)}", current)
+
+
+def available(health: Mapping[str, HealthState], maintenance: Collection[str]) -> dict[str, HealthState]:
+    """Health as the safety rules see it: a region in maintenance is unavailable, whatever its probes say."""
+    return {r: HealthState.UNHEALTHY if r in maintenance else state for r, state in health.items()}
+
+
+def decide_maintenance_drain(
+    region: str,
+    weights: Mapping[str, int],
+    health: Mapping[str, HealthState],
+    maintenance: Collection[str],
+    reason: str,
+) -> DrainDecision:
+    """A maintenance drain follows the failover's rules: never the last healthy region with traffic
+    (regions already in maintenance count as unavailable). A region already at 0 is only marked."""
+    if region not in weights:
+        raise ValueError(f"unknown region {region!r}; regions: {sorted(weights)}")
+    others = available(health, maintenance)
+    decision = decide_drain(region, weights, {**others, region: HealthState.HEALTHY})
+    if decision.action != Action.DRAIN:
+        return decision
+    return DrainDecision(Action.DRAIN, region, decision.new_weights, f"maintenance: {reason}", decision.old_weights)
 
 
 def restoration_weights(original: int, steps: Sequence[int] = DEFAULT_STEPS) -> list[int]:

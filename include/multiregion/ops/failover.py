@@ -19,12 +19,13 @@ from multiregion.core.naming import safe_name
 from multiregion.core.topology import Topology, load_topology
 from multiregion.core.traffic_policy import Action
 from multiregion.monitoring.alertmanager import send_alert
+from multiregion.monitoring.pushgateway import push_by_label
 from multiregion.state.postgres import StateStore
 from multiregion.traffic.controller import TrafficController, backend_for
 
 log = logging.getLogger(__name__)
-REGION_DOWN = "RegionDown"
-FAILOVER_REFUSED = "FailoverRefused"
+REGION_DRAINED = "RegionDrained"  # sent by this DAG; RegionDown (serving not answering) is a Prometheus rule
+FAILOVER_REFUSED = "FailoverRefused"  # a Prometheus rule on multiregion_failover_refused
 
 
 def current_health(topology: Topology, store: StateStore) -> dict[str, HealthState]:
@@ -57,7 +58,8 @@ def drain_unhealthy(run_id: str, trigger_events: list[dict] | None = None) -> di
     # rolled back just before this run looked): recovery is started for them too.
     recorded, done = store.original_weights(), {e["region"] for e in drained}
     stalled = [r for r, state in health.items() if state == HealthState.UNHEALTHY and weights[r] == 0 and r in recorded]
-    stalled = [r for r in stalled if r not in done]
+    held = set(store.maintenance())  # drained for maintenance: an operator brings it back, not recovery
+    stalled = [r for r in stalled if r not in done and r not in held]
     return {"drained": drained, "refused": refused, "stalled": stalled, "weights": weights}
 
 
@@ -98,29 +100,37 @@ def verify_drained(regions: list[str], timeout_s: float = 60.0, interval_s: floa
 
 
 def alert_ops(result: dict[str, Any], run_id: str) -> list[str]:
-    """RegionDown for each drained region; FailoverRefused when a drain was refused (fail open)."""
-    url = load_topology().monitoring.alertmanager_url
+    """RegionDrained for each drained region (resolved when restored); every region's
+    ``multiregion_failover_refused`` (1: unhealthy but not drained) for the FailoverRefused rule."""
+    topology = load_topology()
     sent = []
     weights = result.get("weights", {})
     for entry in result["drained"]:
         send_alert(
-            url,
-            REGION_DOWN,
+            topology.monitoring.alertmanager_url,
+            REGION_DRAINED,
             {"region": entry["region"]},
-            f"{entry['region']} is down: drained from DNS, traffic now {weights}",
+            f"{entry['region']} drained from DNS, traffic now {weights}",
             f"{entry['reason']} (run {run_id}); automatic recovery started",
         )
-        sent.append(f"{REGION_DOWN}/{entry['region']}")
-    for entry in result["refused"]:
-        send_alert(
-            url,
-            FAILOVER_REFUSED,
-            {"region": entry["region"], "decision": entry["action"]},
-            f"{entry['region']} is unhealthy but was NOT drained: {entry['reason']}",
-            f"traffic unchanged {weights} (run {run_id}); manual action needed",
-        )
-        sent.append(f"{FAILOVER_REFUSED}/{entry['region']}")
+        sent.append(f"{REGION_DRAINED}/{entry['region']}")
+    refused = {e["region"]: e["reason"] for e in result["refused"]}
+    for region, reason in refused.items():
+        log.error("%s NOT drained (FailoverRefused): %s; traffic unchanged %s", region, reason, weights)
+        sent.append(f"{FAILOVER_REFUSED}/{region}")
+    publish_refusals(topology, set(refused))
     return sent
+
+
+def publish_refusals(topology: Topology, refused: set[str]) -> None:
+    """Each run states every region afresh, so a refusal clears once a later run drains the region
+    or sees it healthy again."""
+    push_by_label(
+        topology.monitoring.pushgateway_url,
+        "failover",
+        "region",
+        {"failover_refused": {r: float(r in refused) for r in topology.region_names}},
+    )
 
 
 def recovery_requests(result: dict[str, Any], run_id: str) -> list[dict[str, Any]]:

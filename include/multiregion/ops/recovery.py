@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from multiregion.core.datasets import load_catalog
@@ -26,6 +27,9 @@ def prepare(region: str) -> dict[str, Any]:
     controller = TrafficController()
     topology = controller.topology
     recorded = controller.original_weights()
+    if region in controller.state.maintenance():  # an operator holds it: no recovery until brought back
+        log.info("%s is drained for maintenance: not recovered", region)
+        return {"needed": False, "region": region, "maintenance": True}
     original = recorded.get(region)
     current = controller.weights()[region]
     if original is None:  # drained by hand, or the record was cleared: the topology's weight
@@ -109,15 +113,15 @@ def set_region_weight(region: str, weight: int, kind: ChangeKind, reason: str, r
 
 
 def finish_restore(region: str, weights: dict[str, int], run_id: str | None) -> None:
-    """Restored: forget the recorded original (the next failure records afresh); RegionDown resolved,
+    """Restored: forget the recorded original (the next failure records afresh); RegionDrained resolved,
     RegionRestored sent. ``weights``: as the last restoration step left them."""
     from multiregion.monitoring.alertmanager import resolve_alert, send_alert
-    from multiregion.ops.failover import REGION_DOWN
+    from multiregion.ops.failover import REGION_DRAINED
 
     controller = TrafficController()
     controller.finish_restoration(region)
     url = controller.topology.monitoring.alertmanager_url
-    resolve_alert(url, REGION_DOWN, {"region": region})
+    resolve_alert(url, REGION_DRAINED, {"region": region})
     send_alert(
         url,
         RESTORED,
@@ -129,14 +133,16 @@ def finish_restore(region: str, weights: dict[str, int], run_id: str | None) -> 
 
 
 def alert_rollback(region: str, step_weight: int, reason: str, run_id: str | None) -> None:
-    from multiregion.monitoring.alertmanager import send_alert
+    """The rollback's time for the RestoreRolledBack rule (it fires for 30 minutes after)."""
+    from multiregion.monitoring.pushgateway import push_gauges
 
-    send_alert(
-        load_topology().monitoring.alertmanager_url,
-        ROLLED_BACK,
+    log.error("%s regressed at weight %s during restoration, rolled back to 0: %s (run %s)",
+              region, step_weight, reason, run_id)  # fmt: skip
+    push_gauges(
+        load_topology().monitoring.pushgateway_url,
+        "restoration",
+        {"restore_rollback_timestamp_seconds": time.time()},
         {"region": region},
-        f"{region} regressed at weight {step_weight} during restoration: rolled back to 0",
-        f"{reason} (run {run_id})",
     )
 
 

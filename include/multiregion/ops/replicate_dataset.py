@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from multiregion.core import replica_layout as layout
-from multiregion.core.datasets import Catalog, Dataset, load_catalog
+from multiregion.core.datasets import DEFAULT_LAG_SLO_MINUTES, Catalog, Dataset, load_catalog
 from multiregion.core.egress import route_key
 from multiregion.core.errors import BadInputError, PermanentError
 from multiregion.core.manifest import plan_copy
@@ -253,7 +253,8 @@ def report(items: list[dict] | None, published: list[dict], run_id: str) -> dict
 
     if items is None:
         raise PermanentError("planning failed (see the plan task's log): nothing was replicated")
-    topology, _ = _world()
+    topology, catalog = _world()
+    slo_minutes = {d.name: d.lag_slo_minutes for d in catalog.datasets}
     done = {(p["dataset"], p["partition"], p["region"]): p for p in published}
     primary = region_store(topology.primary)
     routes: dict[str, dict[str, float]] = {}
@@ -281,6 +282,7 @@ def report(items: list[dict] | None, published: list[dict], run_id: str) -> dict
                 "replication_objects_copied": rep.get("objects_copied", 0),
                 "replication_copy_seconds": rep.get("seconds", 0.0),
                 "replication_lag_seconds": rep.get("lag_seconds", 0.0),
+                "replication_lag_slo_seconds": slo_minutes.get(rep["dataset"], DEFAULT_LAG_SLO_MINUTES) * 60,
                 "replication_last_success_timestamp_seconds": time.time(),
             },
             {"dataset": rep["dataset"], "region": rep["region"], "partition": rep["partition"]},

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from multiregion.core.datasets import DEFAULT_LAG_SLO_MINUTES
 from multiregion.core.errors import PermanentError
 from multiregion.core.manifest import ManifestEntry
 from multiregion.core.model_lineage import (
@@ -23,6 +24,7 @@ from multiregion.core.model_lineage import (
     VERIFIED,
     artifact_digest,
     copyable_tags,
+    lag_slo_minutes,
     lineage_tags,
     parse_request,
     plan_promotion,
@@ -81,6 +83,7 @@ def resolve(params: dict[str, Any]) -> dict[str, Any]:
         "logged_model_name": source.logged_model_name,
         "registered_model_description": source.registered_model_description,
         "registered_model_tags": copyable_tags(source.registered_model_tags),
+        "lag_slo_minutes": lag_slo_minutes(source.registered_model_tags),
         "regions": topology.region_names,
     }
 
@@ -175,7 +178,7 @@ def promote(spec: dict[str, Any], results: list[dict], failures: list[dict]) -> 
                 registries[name].client.delete_registered_model_alias(model, alias)
         raise PromotionError(f"moving alias {alias!r} failed in a region ({exc}); rolled back {moved}") from exc
     live = _wait_until_served(topology, model, alias, plan.moves)
-    _push_lag(topology, model, spec["created_ms"], live)
+    _push_lag(topology, model, spec["created_ms"], live, spec.get("lag_slo_minutes", DEFAULT_LAG_SLO_MINUTES))
     return {"model": model, "alias": alias, "versions": plan.moves, "moved": moved, "served_at": live}
 
 
@@ -206,13 +209,17 @@ def _wait_until_served(topology, model: str, alias: str, versions: dict[str, str
     return live
 
 
-def _push_lag(topology, model: str, created_ms: int, live: dict[str, float]) -> None:
+def _push_lag(topology, model: str, created_ms: int, live: dict[str, float], slo_minutes: float) -> None:
     from multiregion.monitoring.pushgateway import push_gauges
 
     for region, at in live.items():
         push_gauges(
             topology.monitoring.pushgateway_url,
             "replicate_model",
-            {"model_replication_lag_seconds": max(0.0, at - created_ms / 1000), "model_promoted_timestamp_seconds": at},
+            {
+                "model_replication_lag_seconds": max(0.0, at - created_ms / 1000),
+                "model_replication_lag_slo_seconds": slo_minutes * 60,
+                "model_promoted_timestamp_seconds": at,
+            },
             {"model": model, "region": region},
         )

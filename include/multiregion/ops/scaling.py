@@ -111,7 +111,6 @@ def apply(planned: dict[str, Any], dry_run: bool, run_id: str | None) -> dict[st
     A failed scale call alerts ``ScalingFailed`` and fails the task after the others are done."""
     from multiregion.k8s import deployments
     from multiregion.monitoring.alertmanager import AlertError, send_alert
-    from multiregion.monitoring.pushgateway import push_gauges
     from multiregion.state.postgres import StateStore
 
     topology, store = load_topology(), StateStore()
@@ -134,22 +133,29 @@ def apply(planned: dict[str, Any], dry_run: bool, run_id: str | None) -> dict[st
                 )
             except AlertError:
                 log.exception("could not alert ops")
+            _push(topology, d, d["current"], dry_run)  # behind its schedule: ScalingBehindSchedule if it stays so
             continue
         store.record_scaling({**d, "dry_run": dry_run, "run_id": run_id})
-        push_gauges(
-            topology.monitoring.pushgateway_url,
-            "scaling_schedule",
-            {
-                "scaling_replicas": d["current"] if dry_run else d["desired"],
-                "scaling_desired_replicas": d["desired"],
-                "scaling_last_change_timestamp_seconds": time.time(),
-            },
-            {"region": d["region"], "deployment": d["deployment"], "action": d["action"], "dry_run": str(dry_run)},
-        )
+        _push(topology, d, d["current"] if dry_run else d["desired"], dry_run)
         done.append(d)
     if failed:
         raise RuntimeError(f"{len(failed)} scaling change(s) failed (alerted {SCALING_FAILED}): {failed}")
     return {"dry_run": dry_run, "changed": done}
+
+
+def _push(topology: Any, d: dict[str, Any], replicas: int, dry_run: bool) -> None:
+    from multiregion.monitoring.pushgateway import push_gauges
+
+    push_gauges(
+        topology.monitoring.pushgateway_url,
+        "scaling_schedule",
+        {
+            "scaling_replicas": replicas,
+            "scaling_desired_replicas": d["desired"],
+            "scaling_last_change_timestamp_seconds": time.time(),
+        },
+        {"region": d["region"], "deployment": d["deployment"], "dry_run": str(dry_run)},
+    )
 
 
 def _change(deployments: Any, region: Any, d: dict[str, Any]) -> None:

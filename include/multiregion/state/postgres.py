@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS traffic_original (
     recorded_at timestamptz NOT NULL DEFAULT now(),
     run_id text
 );
+CREATE TABLE IF NOT EXISTS region_maintenance (
+    region text PRIMARY KEY,
+    reason text NOT NULL,
+    by_user text NOT NULL,
+    since timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS scaling_audit (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL DEFAULT now(),
@@ -85,6 +91,25 @@ class TrafficLog:
 
     def forget_original(self, region: str) -> None:
         self._cur.execute("DELETE FROM traffic_original WHERE region = %s", (region,))
+
+    def original(self, region: str) -> int | None:
+        self._cur.execute("SELECT weight FROM traffic_original WHERE region = %s", (region,))
+        row = self._cur.fetchone()
+        return row[0] if row else None
+
+    def maintenance(self) -> set[str]:
+        """Regions drained for maintenance, read under the lock (the decisions count them out)."""
+        self._cur.execute("SELECT region FROM region_maintenance")
+        return {r for (r,) in self._cur.fetchall()}
+
+    def start_maintenance(self, region: str, reason: str, user: str) -> None:
+        self._cur.execute(
+            "INSERT INTO region_maintenance (region, reason, by_user) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            (region, reason, user),
+        )
+
+    def end_maintenance(self, region: str) -> None:
+        self._cur.execute("DELETE FROM region_maintenance WHERE region = %s", (region,))
 
 
 class StateStore:
@@ -143,6 +168,18 @@ class StateStore:
         with self._tx() as cur:
             cur.execute("SELECT region, weight FROM traffic_original")
             return dict(cur.fetchall())
+
+    def drained_since(self) -> dict[str, float]:
+        """Epoch seconds each drained region has been at 0 since (its original's record)."""
+        with self._tx() as cur:
+            cur.execute("SELECT region, extract(epoch FROM recorded_at)::float8 FROM traffic_original")
+            return dict(cur.fetchall())
+
+    def maintenance(self) -> dict[str, dict[str, Any]]:
+        """{region: {reason, by_user, since}} of the regions drained for maintenance."""
+        with self._tx() as cur:
+            cur.execute("SELECT region, reason, by_user, extract(epoch FROM since)::float8 FROM region_maintenance")
+            return {r: {"reason": why, "by_user": who, "since": at} for r, why, who, at in cur.fetchall()}
 
     # --- scaling ------------------------------------------------------------------------------
     def record_scaling(self, row: dict[str, Any]) -> None:

@@ -19,7 +19,17 @@ from dataclasses import dataclass
 
 from multiregion.core.health import HealthState
 from multiregion.core.topology import Topology, load_topology
-from multiregion.core.traffic_policy import ChangeKind, DrainDecision, TrafficChange, decide_weight, plan_failover
+from multiregion.core.traffic_policy import (
+    Action,
+    ChangeKind,
+    DrainDecision,
+    MaintenanceHold,
+    TrafficChange,
+    available,
+    decide_maintenance_drain,
+    decide_weight,
+    plan_failover,
+)
 from multiregion.state.postgres import StateStore, TrafficLog
 from multiregion.traffic.base import TrafficBackend, TrafficBackendError
 
@@ -65,11 +75,14 @@ class TrafficController:
         self.state = state or StateStore()
 
     def _change(
-        self, decide: Callable[[dict[str, int]], list[TrafficChange]], run_id: str | None, after: Callable | None = None
+        self,
+        decide: Callable[[dict[str, int], TrafficLog], list[TrafficChange]],
+        run_id: str | None,
+        after: Callable | None = None,
     ) -> Outcome:
         with self.state.traffic_lock() as txlog:
             before = self.backend.get_weights()
-            changes = decide(dict(before))
+            changes = decide(dict(before), txlog)
             final = changes[-1].new if changes else before
             if final != before:
                 self.backend.set_weights(final, current=before)
@@ -77,7 +90,23 @@ class TrafficController:
                 self._record(txlog, change, run_id)
             if after is not None:
                 after(txlog)
+        self._publish(final)
         return Outcome(changes, before, final)
+
+    def _publish(self, weights: Mapping[str, int]) -> None:
+        """The weights, drains and maintenance as metrics (RegionDrainedTooLong, the dashboards);
+        best effort: a Pushgateway outage never undoes or blocks a traffic change."""
+        from multiregion.monitoring.pushgateway import PushError, push_traffic
+
+        try:
+            push_traffic(
+                self.topology.monitoring.pushgateway_url,
+                weights,
+                self.state.drained_since(),
+                set(self.state.maintenance()),
+            )
+        except PushError as exc:
+            log.warning("traffic metrics not pushed: %s", exc)
 
     @staticmethod
     def _record(txlog: TrafficLog, change: TrafficChange, run_id: str | None) -> None:
@@ -96,8 +125,8 @@ class TrafficController:
         decided on one read of the weights; the decisions (drains and refusals) and the weights after."""
         decisions: list[DrainDecision] = []
 
-        def decide(weights: dict[str, int]) -> list[TrafficChange]:
-            decisions.extend(plan_failover(weights, health))
+        def decide(weights: dict[str, int], txlog: TrafficLog) -> list[TrafficChange]:
+            decisions.extend(plan_failover(weights, available(health, txlog.maintenance())))
             return [d.change for d in decisions if d.change is not None]
 
         outcome = self._change(decide, run_id)
@@ -106,17 +135,63 @@ class TrafficController:
     def set_weight(self, region: str, weight: int, kind: ChangeKind, reason: str, run_id: str | None) -> dict:
         """One region's weight (a restoration step, a rollback, a maintenance drain by hand):
         ``{"old", "new", "changed"}``."""
-        (change,) = self._change(lambda w: [decide_weight(kind, region, weight, w, reason)], run_id).changes
+        decide = lambda w, txlog: [decide_weight(kind, region, weight, w, reason, txlog.maintenance())]  # noqa: E731
+        (change,) = self._change(decide, run_id).changes
         return {"old": change.old, "new": change.new, "changed": change.changed}
 
     def finish_restoration(self, region: str) -> None:
         """Restored: forget the recorded original (the next drain records afresh)."""
-        self._change(lambda _w: [], None, after=lambda txlog: txlog.forget_original(region))
+        self._change(lambda _w, _m: [], None, after=lambda txlog: txlog.forget_original(region))
+
+    def start_maintenance(
+        self, region: str, reason: str, user: str, health: Mapping[str, HealthState]
+    ) -> DrainDecision:
+        """Drain ``region`` for maintenance (the failover's rules: never the last healthy region) and
+        keep it drained until ``end_maintenance``; a refusal changes nothing."""
+        decisions: list[DrainDecision] = []
+
+        def decide(weights: dict[str, int], txlog: TrafficLog) -> list[TrafficChange]:
+            maintenance = txlog.maintenance()
+            if region in maintenance:
+                raise MaintenanceHold(f"{region} is already drained for maintenance")
+            d = decide_maintenance_drain(region, weights, health, maintenance, reason)
+            decisions.append(d)
+            if d.action != Action.DRAIN:
+                return []
+            return [TrafficChange(ChangeKind.MAINTENANCE, region, d.old_weights or {}, d.new_weights, d.reason)]
+
+        def mark(txlog: TrafficLog) -> None:
+            if decisions[0].action in (Action.DRAIN, Action.NO_CHANGE):
+                txlog.start_maintenance(region, reason, user)
+                if decisions[0].action == Action.NO_CHANGE:  # already at 0: audit the hold itself
+                    w = decisions[0].new_weights
+                    txlog.audit(region, ChangeKind.MAINTENANCE.value, w, w, f"maintenance: {reason}", None)
+
+        self._change(decide, None, after=mark)
+        return decisions[0]
+
+    def end_maintenance(self, region: str, reason: str) -> dict:
+        """Bring a region back from maintenance to its recorded weight (else the topology's):
+        ``{"old", "new", "changed"}``."""
+        target = self.topology.region(region).traffic.weight
+
+        def decide(weights: dict[str, int], txlog: TrafficLog) -> list[TrafficChange]:
+            if region not in txlog.maintenance():
+                raise MaintenanceHold(f"{region} is not drained for maintenance")
+            weight = txlog.original(region) or target
+            return [decide_weight(ChangeKind.MAINTENANCE_END, region, weight, weights, f"maintenance over: {reason}")]
+
+        def release(txlog: TrafficLog) -> None:
+            txlog.end_maintenance(region)
+            txlog.forget_original(region)
+
+        (change,) = self._change(decide, None, after=release).changes
+        return {"old": change.old, "new": change.new, "changed": change.changed}
 
     def reset(self, weights: Mapping[str, int], reason: str, run_id: str | None = None) -> dict[str, int]:
         """Every region to ``weights`` and no recorded originals (drills and tests start clean)."""
 
-        def decide(current: dict[str, int]) -> list[TrafficChange]:
+        def decide(current: dict[str, int], _txlog: TrafficLog) -> list[TrafficChange]:
             out, now = [], dict(current)
             # positive weights first, so that no intermediate step leaves every region at 0
             for region, weight in sorted(weights.items(), key=lambda item: item[1] == 0):
@@ -127,6 +202,7 @@ class TrafficController:
         def forget_all(txlog: TrafficLog) -> None:
             for region in self.topology.region_names:
                 txlog.forget_original(region)
+                txlog.end_maintenance(region)
 
         return self._change(decide, run_id, after=forget_all).after
 

@@ -17,6 +17,7 @@ health and its drains are idempotent, so a duplicate event changes nothing
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -27,10 +28,13 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
 from multiregion.core.health import HealthPolicy, HealthState, RegionHealth, evaluate
+from multiregion.monitoring.pushgateway import PushError, push_by_label
 from multiregion.serving.health_client import probe_endpoint
 from multiregion.state.postgres import StateStore
 
+log = logging.getLogger(__name__)
 PERSIST_EVERY_S = 10.0  # besides every state change: keeps "last probed" fresh for the DAGs
+HEALTH_VALUE = {HealthState.HEALTHY: 1.0, HealthState.UNHEALTHY: 0.0, HealthState.UNKNOWN: -1.0}
 
 
 class RegionHealthWatchTrigger(BaseEventTrigger):
@@ -41,6 +45,7 @@ class RegionHealthWatchTrigger(BaseEventTrigger):
         policy: dict[str, Any] | None = None,
         state_conn_id: str | None = "mr_state",
         max_probes: int | None = None,  # for tests: stop after this many rounds
+        pushgateway_url: str | None = None,  # where the watcher's heartbeat and health go
     ) -> None:
         super().__init__()
         self.endpoints = endpoints
@@ -48,6 +53,7 @@ class RegionHealthWatchTrigger(BaseEventTrigger):
         self.policy = policy or {}
         self.state_conn_id = state_conn_id
         self.max_probes = max_probes
+        self.pushgateway_url = pushgateway_url
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -58,8 +64,23 @@ class RegionHealthWatchTrigger(BaseEventTrigger):
                 "policy": self.policy,
                 "state_conn_id": self.state_conn_id,
                 "max_probes": self.max_probes,
+                "pushgateway_url": self.pushgateway_url,
             },
         )
+
+    def _push(self, health: dict[str, RegionHealth]) -> None:
+        """The watcher's own heartbeat (a dead triggerer silently disables failover: alerted as
+        HealthWatcherDown) and each region's health; a Pushgateway outage never stops the watch."""
+        try:
+            push_by_label(
+                self.pushgateway_url or "",
+                "health_watcher",
+                "region",
+                {"region_health": {r: HEALTH_VALUE[h.state] for r, h in health.items()}},
+                {"health_watcher_heartbeat_timestamp_seconds": time.time()},
+            )
+        except PushError as exc:
+            log.warning("health watcher metrics not pushed: %s", exc)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         policy = HealthPolicy(**self.policy)
@@ -83,6 +104,8 @@ class RegionHealthWatchTrigger(BaseEventTrigger):
                     for h in health.values() if heartbeat else [a for _, a in changed]:
                         await sync_to_async(store.save_health)(h)
                     persisted = time.monotonic() if heartbeat else persisted
+                if self.pushgateway_url and (changed or heartbeat or rounds == 1):
+                    await asyncio.to_thread(self._push, health)
                 for before, after in changed:
                     if before.state == HealthState.UNKNOWN and after.state == HealthState.HEALTHY:
                         continue  # start-up, not news
