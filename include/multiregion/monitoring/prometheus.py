@@ -69,3 +69,9 @@ def hourly_request_rates(prometheus_url: str, regions: list[str], weeks: int, en
         if region in out:  # a sample at t covers (t - 1h, t]: it is the hour that starts at t - 1h
             out[region] = [(datetime.fromtimestamp(float(t) - 3600, UTC), float(v)) for t, v in series["values"]]
     return out
+
+
+def instant(prometheus_url: str, query: str, timeout: float = 5) -> list[tuple[dict[str, str], float]]:
+    """Every series of an instant query: (labels, value)."""
+    data = _get(prometheus_url, "query", {"query": query}, timeout=timeout)
+    return [(r["metric"], float(r["value"][1])) for r in data["result"]]

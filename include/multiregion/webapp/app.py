@@ -1,4 +1,5 @@
-"""The plugin's FastAPI app: the MLflow registry webhook, and (behind an Airflow login) what it received.
+"""The plugin's FastAPI app: the MLflow registry webhook, and (behind an Airflow login) what it
+received and the Regions page's API (``webapp.regions``).
 
 Airflow does not authenticate plugin apps: every route except the webhook depends on an Airflow
 login (``requires_authenticated``: the UI's cookie or a Bearer JWT). The webhook authenticates
@@ -76,9 +77,9 @@ def _error(status: int, detail: str) -> JSONResponse:
 def create_app() -> FastAPI:
     from airflow.api_fastapi.core_api.security import requires_authenticated
 
-    from multiregion.webapp import registry_events
+    from multiregion.webapp import regions, registry_events
 
-    app = FastAPI(title="multiregion", description="Multi-region ML platform: registry webhooks")
+    app = FastAPI(title="multiregion", description="Multi-region ML platform: registry webhooks, the Regions page")
     public = APIRouter()
     private = APIRouter(dependencies=[Depends(requires_authenticated())])
 
@@ -119,4 +120,6 @@ def create_app() -> FastAPI:
 
     app.include_router(public)
     app.include_router(private)
+    for router in regions.routers():
+        app.include_router(router)
     return app
