@@ -35,7 +35,7 @@ SERIES = (
     "multiregion_scaling_desired_replicas",
 )
 RAW_QUERY = f'{{__name__=~"{"|".join(SERIES)}", job!~"monitoring|airflow"}}'
-AUDIT_EVENTS = 15
+AUDIT_EVENTS = 15  # the latest traffic changes shown (drill resets left out)
 
 
 class ActionRefused(Exception):
@@ -65,7 +65,7 @@ def gather() -> dict[str, Any]:
         "health": lambda: {r: asdict(h) | {"state": h.state.value} for r, h in state.load_health().items()},
         "maintenance": state.maintenance,
         "drained_since": state.drained_since,
-        "audit": lambda: [_event(e) for e in state.audit(AUDIT_EVENTS)],
+        "audit": lambda: [_event(e) for e in state.audit(4 * AUDIT_EVENTS) if e["action"] != "reset"][:AUDIT_EVENTS],
         "metrics": lambda: prometheus.instant(mon.prometheus_url, RAW_QUERY, timeout=3),
         "request_rates": lambda: prometheus.request_rates(mon.prometheus_url, topology.region_names, "1m"),
         "alerts": lambda: _alerts(mon.alertmanager_url),

@@ -92,7 +92,7 @@
         h("strong", { style: { fontSize: "16px" } }, `${r.name} `, h("span", { style: css.label }, `${r.cloud}${r.primary ? " · primary" : ""}`)),
         h("span", { style: css.badge(r.status), "data-testid": "region-status" }, r.status)),
       Row("serving", r.serving_up == null ? "not scraped yet" : r.serving_up ? "answering" : "NOT answering"),
-      Row("health", `${health.state || "unknown"} · probed ${ago(health.last_probe_at)}`),
+      Row("health", health.state ? `${health.state} · probed ${ago(health.last_probe_at)}` : "not judged (failover disarmed?)"),
       health.last_reason ? Row("last failure", health.last_reason) : null,
       Row("weight", `${r.weight ?? "?"} (${pct(r.weight_share)} of DNS answers)`),
       Row("requests", `${r.requests_per_s}/s (${pct(r.request_share)} observed)`),
