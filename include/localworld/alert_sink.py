@@ -90,3 +90,13 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def fetch_received(sink_url: str, alertname: str | None = None) -> list[dict]:
+    """What the running sink has received (the tests' and the demo's view of "ops")."""
+    import httpx
+
+    params = {"alertname": alertname} if alertname else None
+    resp = httpx.get(f"{sink_url.rstrip('/')}/alerts", params=params, timeout=5)
+    resp.raise_for_status()
+    return resp.json()
