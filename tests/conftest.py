@@ -33,6 +33,11 @@ def _store_env() -> dict[str, str]:
 os.environ.update({k: v for k, v in _store_env().items() if k not in os.environ})
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``after_dags`` go last: they read what the other tests' runs left behind."""
+    items.sort(key=lambda item: item.get_closest_marker("after_dags") is not None)
+
+
 @pytest.fixture(scope="session")
 def world():
     """The running local world; started here (and stopped at the end) only if it wasn't running.

@@ -54,8 +54,12 @@ def main() -> int:
 
     day = _replicate_datasets(client, settings)
     _replicate_model(client, settings)
+    _prediction_traffic(settings)
     _failover_drill(client, settings)
     report = _cost_analysis(client, settings)
+    _scaling(client)
+    if not _monitoring(settings):
+        return 1
 
     _step("Where to look")
     dns_port = getattr(topo.traffic.backend, "nameserver", ":").rsplit(":", 1)[-1]
@@ -71,6 +75,7 @@ def main() -> int:
   Failover       {settings.airflow_url}/dags/region_failover  and  /dags/region_recovery
                  (left paused = disarmed after the drill; unpause region_failover to arm it)
   Cost           {settings.airflow_url}/dags/cost_analysis   report: {report}
+  Regions page   {settings.airflow_url}/plugin/regions
   Alerts         {topo.monitoring.alertmanager_url}   (RegionDown, RegionDrained, RegionRestored, CostAnomaly, ...)
   Global DNS     dig @127.0.0.1 -p {dns_port} {topo.traffic.record}
   Logs           {settings.logs_dir}
@@ -108,6 +113,50 @@ def _replicate_model(client: AirflowClient, settings) -> None:
         health = get_health(region.serving.endpoints[0])
         print(f"    {region.name:11} serving {health['model']}@{health['alias']} v{health['version']}")
     print("  (pipelines may call replicate_model over REST instead: python -m multiregion.client replicate-model)")
+
+
+def _prediction_traffic(settings, per_region: int = 40) -> None:
+    """Some predictions in every region, as clients would send them (the dashboards' request panels)."""
+    import httpx
+
+    _step(f"Prediction traffic: {per_region} requests to each region's /predict")
+    rows = [{"tenure_months": 3.0, "monthly_spend": 80.0, "support_tickets": 4.0}]
+    with httpx.Client(timeout=10) as http:
+        for region in settings.topology.regions:
+            codes = [http.post(f"{region.serving.endpoints[0]}/predict", json={"instances": rows}).status_code
+                     for _ in range(per_region)]  # fmt: skip
+            print(f"  {region.name:11} {codes.count(200)}/{per_region} answered")
+
+
+def _scaling(client: AirflowClient) -> None:
+    """A dry run of the scaling schedule: each deployment's replicas against its schedule, no change."""
+    _step("Scaling schedule: dry run (replicas against the schedule, nothing scaled)")
+    run_id = f"demo-scaling-{uuid.uuid4().hex[:6]}"
+    client.trigger("scaling_schedule", conf={"dry_run": True}, run_id=run_id)
+    run = client.wait("scaling_schedule", run_id, timeout=600)
+    print(f"  run {run_id}: {run['state']}")
+
+
+def _monitoring(settings) -> bool:
+    """Every dashboard query returns data; where the Regions page and the delivered alerts are."""
+    from localworld import drills
+    from localworld.alert_sink import fetch_received
+    from multiregion.monitoring.dashboards import queries_without_data
+
+    _step("Monitoring: every Grafana dashboard query returns data; alerts delivered to the webhook sink")
+    url = settings.topology.monitoring.prometheus_url
+    try:
+        drills.wait_for("dashboard data", lambda: not queries_without_data(url), 90, 5)
+    except TimeoutError:
+        for board, title, expr in queries_without_data(url):
+            print(f"  NO DATA  {board}: {title}: {expr}")
+        return False
+    received = fetch_received(settings.alert_sink_url)
+    names = sorted({a["labels"]["alertname"] for a in received})
+    print("  all dashboard queries return data (deploy/grafana/dashboards)")
+    print(f"  webhook sink received {len(received)} alert notifications: {', '.join(names)}")
+    print(f"  Regions page: {settings.airflow_url}/plugin/regions")
+    return True
 
 
 def _failover_drill(client: AirflowClient, settings) -> None:

@@ -138,6 +138,8 @@ def apply(planned: dict[str, Any], dry_run: bool, run_id: str | None) -> dict[st
         store.record_scaling({**d, "dry_run": dry_run, "run_id": run_id})
         _push(topology, d, d["current"] if dry_run else d["desired"], dry_run)
         done.append(d)
+    for d in (d for d in planned["decisions"] if not d["changed"]):  # in step with the schedule: said so too
+        _push(topology, d, d["current"], dry_run)
     if failed:
         raise RuntimeError(f"{len(failed)} scaling change(s) failed (alerted {SCALING_FAILED}): {failed}")
     return {"dry_run": dry_run, "changed": done}
