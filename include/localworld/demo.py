@@ -163,6 +163,7 @@ def _failover_drill(client: AirflowClient, settings) -> None:
     """Arm the failover, kill the primary region's serving, watch traffic leave and come back."""
     from localworld import drills
     from multiregion.monitoring.alertmanager import active_alerts
+    from multiregion.ops.failover import REGION_DRAINED
     from multiregion.traffic.controller import backend_for
 
     topo = settings.topology
@@ -178,8 +179,8 @@ def _failover_drill(client: AirflowClient, settings) -> None:
     print(f"  drained after {took['weight_zero_s']}s, gone from DNS after {took['dns_gone_s']}s: "
           f"weights {backend.get_weights()}, DNS answers {sorted(backend.resolve())}")  # fmt: skip
     url = topo.monitoring.alertmanager_url
-    drills.wait_for("RegionDown alert", lambda: active_alerts(url, "RegionDown"), 60)
-    print(f"  Alertmanager: RegionDown {region} ({url}/#/alerts)")
+    drills.wait_for("RegionDrained alert", lambda: active_alerts(url, REGION_DRAINED), 60)
+    print(f"  Alertmanager: {REGION_DRAINED} {region} ({url}/#/alerts)")
     original = drills.original_weights(settings)[region]
 
     def next_weight(previous: int) -> list[int]:

@@ -96,3 +96,16 @@ def test_the_last_healthy_region_is_never_drained_for_maintenance(plugin_client,
         assert not controller.state.maintenance()
     finally:
         drills.reset(world)
+
+
+def test_airflow_lists_the_plugin_and_its_regions_page(auth, world):
+    import httpx
+
+    body = httpx.get(f"{world.airflow_url}/api/v2/plugins", headers=auth("viewer"), timeout=10).json()
+    (plugin,) = [p for p in body["plugins"] if p["name"] == "multiregion"]
+    (page,) = plugin["react_apps"]
+    assert page["url_route"] == "regions" and page["destination"] == "nav"
+    assert httpx.get(f"{world.airflow_url}{page['bundle_url']}", timeout=10).status_code == 200
+    assert [a["url_prefix"] for a in plugin["fastapi_apps"]] == ["/multiregion"]
+    # the running API server refuses the page's data without a login
+    assert httpx.get(f"{world.airflow_url}/multiregion/api/regions", timeout=10).status_code == 401
