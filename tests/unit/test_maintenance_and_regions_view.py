@@ -66,8 +66,10 @@ def test_tile_status_worst_first():
     assert _status(_signals(metrics=down))["c"] == "down"
     s = _signals(health={"b": {"state": "unhealthy"}}, maintenance={"a": {"reason": "x"}})
     s.weights["a"] = 0
-    alert = {"labels": {"alertname": "CostAnomaly", "region": "c"}, "annotations": {"summary": "spend up"}}
-    s.alerts = [alert]
+    alert = {"labels": {"alertname": "CostAnomaly", "region": "c", "severity": "warning"},
+             "annotations": {"summary": "spend up"}}  # fmt: skip
+    news = {"labels": {"alertname": "RegionRestored", "region": "a", "severity": "info"}, "annotations": {}}
+    s.alerts = [alert, news]
     rows = {r["name"]: r for r in overview(s, 1000.0)["regions"]}
     assert [rows[n]["status"] for n in "abc"] == ["maintenance", "down", "degraded"]
     assert rows["c"]["cost_anomalies"] == ["spend up"] and rows["a"]["weight_share"] == 0.0

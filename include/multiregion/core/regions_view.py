@@ -4,7 +4,8 @@ A tile's status, worst first:
 - ``down``: the serving endpoint fails Prometheus's scrapes, or the health watcher judged it unhealthy;
 - ``maintenance``: an operator drained it and holds it;
 - ``drained``: no traffic (failover drained it; recovery is on it);
-- ``degraded``: serving and in traffic, but an alert about it is firing or a replica is over its SLO;
+- ``degraded``: serving and in traffic, but a warning or critical alert about it is firing, or a
+  replica is over its SLO;
 - ``unknown``: no probe verdict and no scrape yet;
 - ``ok``.
 """
@@ -82,7 +83,7 @@ def _status(s: Signals, name: str, up: list[float], alerts: list, over_slo: bool
         return "maintenance"
     if s.weights.get(name) == 0:
         return "drained"
-    if alerts or over_slo:
+    if over_slo or any(a["severity"] in ("warning", "critical") for a in alerts):  # info: news, not trouble
         return "degraded"
     if not up and s.health.get(name, {}).get("state") in (None, "unknown"):
         return "unknown"

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from multiregion import http_pool
+
 
 class AlertError(RuntimeError):
     pass
@@ -30,7 +32,7 @@ def send_alert(
         "endsAt": (now + resolve_after).isoformat(),
     }
     try:
-        resp = httpx.post(f"{alertmanager_url.rstrip('/')}/api/v2/alerts", json=[alert], timeout=timeout)
+        resp = http_pool.client().post(f"{alertmanager_url.rstrip('/')}/api/v2/alerts", json=[alert], timeout=timeout)
     except httpx.HTTPError as exc:
         raise AlertError(f"cannot reach Alertmanager at {alertmanager_url}: {exc}") from exc
     if resp.status_code >= 300:
@@ -44,6 +46,6 @@ def resolve_alert(alertmanager_url: str, name: str, labels: dict[str, str], seve
 
 def active_alerts(alertmanager_url: str, name: str | None = None, timeout: float = 10.0) -> list[dict]:
     params = {"filter": f'alertname="{name}"'} if name else None
-    resp = httpx.get(f"{alertmanager_url.rstrip('/')}/api/v2/alerts", params=params, timeout=timeout)
+    resp = http_pool.client().get(f"{alertmanager_url.rstrip('/')}/api/v2/alerts", params=params, timeout=timeout)
     resp.raise_for_status()
     return resp.json()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from multiregion import http_pool
+
 # Server-side failures over all answered requests; bad client input is not the region's fault.
 ERROR_RATE = (
     'sum(rate(multiregion_serving_requests_total{{region="{region}",status="no_model"}}[{window}]))'
@@ -41,7 +43,8 @@ async def error_rate(client: httpx.AsyncClient, prometheus_url: str, region: str
 def _get(prometheus_url: str, path: str, params: dict, timeout: float = 30) -> dict:
     """One HTTP API v1 answer's ``data``; PrometheusError if unreachable or the query failed."""
     try:
-        body = httpx.get(f"{prometheus_url.rstrip('/')}/api/v1/{path}", params=params, timeout=timeout).json()
+        url = f"{prometheus_url.rstrip('/')}/api/v1/{path}"
+        body = http_pool.client().get(url, params=params, timeout=timeout).json()
     except (httpx.HTTPError, ValueError) as exc:
         raise PrometheusError(f"cannot query Prometheus at {prometheus_url}: {exc}") from exc
     if body.get("status") != "success":

@@ -62,10 +62,7 @@ def gather() -> dict[str, Any]:
     mon, state = topology.monitoring, controller.state
     sources = {
         "weights": controller.backend.get_weights,
-        "health": lambda: {r: asdict(h) | {"state": h.state.value} for r, h in state.load_health().items()},
-        "maintenance": state.maintenance,
-        "drained_since": state.drained_since,
-        "audit": lambda: [_event(e) for e in state.audit(4 * AUDIT_EVENTS) if e["action"] != "reset"][:AUDIT_EVENTS],
+        "state": lambda: state.snapshot(4 * AUDIT_EVENTS),
         "metrics": lambda: prometheus.instant(mon.prometheus_url, RAW_QUERY, timeout=3),
         "request_rates": lambda: prometheus.request_rates(mon.prometheus_url, topology.region_names, "1m"),
         "alerts": lambda: _alerts(mon.alertmanager_url),
@@ -76,9 +73,16 @@ def gather() -> dict[str, Any]:
     signals = Signals(regions=regions)
     for name, future in futures.items():
         try:
-            setattr(signals, name, future.result(timeout=5))
+            value = future.result(timeout=5)
         except Exception as exc:  # noqa: BLE001 - one source down leaves the rest of the page up
             signals.errors[name] = f"{type(exc).__name__}: {exc}"[:300]
+            continue
+        if name == "state":
+            signals.health = {r: asdict(h) | {"state": h.state.value} for r, h in value["health"].items()}
+            signals.maintenance, signals.drained_since = value["maintenance"], value["drained_since"]
+            signals.audit = [_event(e) for e in value["audit"] if e["action"] != "reset"][:AUDIT_EVENTS]
+        else:
+            setattr(signals, name, value)
     return overview(signals, time.time())
 
 

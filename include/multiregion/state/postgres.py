@@ -150,10 +150,24 @@ class StateStore:
 
     def load_health(self) -> dict[str, RegionHealth]:
         with self._tx() as cur:
-            cur.execute("SELECT * FROM region_health")
-            names = [d[0] for d in cur.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            return self._health(cur)
+
+    @staticmethod
+    def _health(cur: Any) -> dict[str, RegionHealth]:
+        cur.execute("SELECT * FROM region_health")
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         return {r["region"]: RegionHealth(**{**r, "state": HealthState(r["state"])}) for r in rows}
+
+    def snapshot(self, audit_limit: int = 100) -> dict[str, Any]:
+        """Health, maintenance, drains and the latest audit rows in one transaction (the Regions page)."""
+        with self._tx() as cur:
+            return {
+                "health": self._health(cur),
+                "maintenance": self._maintenance(cur),
+                "drained_since": self._drained_since(cur),
+                "audit": self._audit(cur, audit_limit),
+            }
 
     # --- traffic (persistence only: traffic.controller decides and calls these under the lock) --
     @contextmanager
@@ -172,14 +186,22 @@ class StateStore:
     def drained_since(self) -> dict[str, float]:
         """Epoch seconds each drained region has been at 0 since (its original's record)."""
         with self._tx() as cur:
-            cur.execute("SELECT region, extract(epoch FROM recorded_at)::float8 FROM traffic_original")
-            return dict(cur.fetchall())
+            return self._drained_since(cur)
+
+    @staticmethod
+    def _drained_since(cur: Any) -> dict[str, float]:
+        cur.execute("SELECT region, extract(epoch FROM recorded_at)::float8 FROM traffic_original")
+        return dict(cur.fetchall())
 
     def maintenance(self) -> dict[str, dict[str, Any]]:
         """{region: {reason, by_user, since}} of the regions drained for maintenance."""
         with self._tx() as cur:
-            cur.execute("SELECT region, reason, by_user, extract(epoch FROM since)::float8 FROM region_maintenance")
-            return {r: {"reason": why, "by_user": who, "since": at} for r, why, who, at in cur.fetchall()}
+            return self._maintenance(cur)
+
+    @staticmethod
+    def _maintenance(cur: Any) -> dict[str, dict[str, Any]]:
+        cur.execute("SELECT region, reason, by_user, extract(epoch FROM since)::float8 FROM region_maintenance")
+        return {r: {"reason": why, "by_user": who, "since": at} for r, why, who, at in cur.fetchall()}
 
     # --- scaling ------------------------------------------------------------------------------
     def record_scaling(self, row: dict[str, Any]) -> None:
@@ -200,10 +222,14 @@ class StateStore:
 
     def audit(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._tx() as cur:
-            cur.execute(
-                "SELECT id, at, region, action, old_weights, new_weights, reason, run_id "
-                "FROM traffic_audit ORDER BY id DESC LIMIT %s",
-                (limit,),
-            )
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            return self._audit(cur, limit)
+
+    @staticmethod
+    def _audit(cur: Any, limit: int) -> list[dict[str, Any]]:
+        cur.execute(
+            "SELECT id, at, region, action, old_weights, new_weights, reason, run_id "
+            "FROM traffic_audit ORDER BY id DESC LIMIT %s",
+            (limit,),
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -12,6 +12,7 @@ from functools import cached_property
 
 import httpx
 
+from multiregion import http_pool
 from multiregion.traffic.base import TrafficBackend
 
 
@@ -38,7 +39,8 @@ class PowerDnsClient:
     def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
         url = f"{self.api_url.rstrip('/')}/api/v1/servers/{self.server_id}{path}"
         try:
-            resp = httpx.request(method, url, headers={"X-API-Key": self.api_key}, timeout=self.timeout, **kwargs)
+            headers = {"X-API-Key": self.api_key}
+            resp = http_pool.client().request(method, url, headers=headers, timeout=self.timeout, **kwargs)
         except httpx.HTTPError as exc:
             raise PowerDnsError(f"PowerDNS API {method} {url} failed: {exc}") from exc
         if resp.status_code >= 400 and resp.status_code != 404:
