@@ -87,11 +87,12 @@ def test_prometheus_scrapes_serving_and_alertmanager_is_wired(world):
     mon = world.topology.monitoring
     targets = httpx.get(f"{mon.prometheus_url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
     jobs = collections.Counter(t["labels"]["job"] for t in targets)
-    assert jobs["serving"] == len(world.topology.regions) and jobs["pushgateway"] == 1
+    assert jobs["serving"] == len(world.topology.regions) and jobs["pushgateway"] == 1 and jobs["airflow"] == 1
     ams = httpx.get(f"{mon.prometheus_url}/api/v1/alertmanagers", timeout=5).json()["data"]["activeAlertmanagers"]
     assert any(mon.alertmanager_url.split("://")[1] in a["url"] for a in ams)
     rules = httpx.get(f"{mon.prometheus_url}/api/v1/rules", timeout=5).json()["data"]["groups"]
-    assert {g["name"] for g in rules} >= {"multiregion-serving", "multiregion-pipelines"}
+    groups = {"multiregion-regions", "multiregion-replication", "multiregion-airflow", "multiregion-pipelines"}
+    assert {g["name"] for g in rules} >= groups
 
 
 def test_the_primary_registry_has_one_replication_webhook_to_the_plugin(world):

@@ -26,6 +26,9 @@ def create_app(region: Region, follower: AliasFollower) -> FastAPI:
     latency = Histogram("multiregion_serving_latency_seconds", "Prediction latency", ["region"], registry=registry)
     loaded = Gauge("multiregion_serving_model_loaded", "1 if a model is loaded", ["region", "model"], registry=registry)
     version_g = Gauge("multiregion_serving_model_version", "Version served", ["region", "model"], registry=registry)
+    for status in ("ok", "bad_input", "no_model"):  # every series exists from the start: rate() is 0, not absent
+        requests.labels(region.name, status)
+    latency.labels(region.name)
 
     @app.on_event("startup")
     def _start() -> None:
