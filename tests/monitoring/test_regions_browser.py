@@ -1,13 +1,16 @@
-"""A real headless Chromium (Debian's, driven by playwright) logs into Airflow, opens the Regions
-page, sees the three region tiles, watches a killed region's tile turn red and back, and saves a
-screenshot (.artifacts/regions-page.png; the README shows one)."""
+"""The acceptance drill, seen by ops: a real headless Chromium (Debian's, driven by playwright) logs
+into Airflow, opens the Regions page and sees the three region tiles; a killed region's tile turns
+red and Alertmanager delivers its RegionDown to the webhook sink; bringing the region back clears
+both (the tile, and a resolved notification). Saves .artifacts/regions-page.png (the README shows one)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from localworld import controller, drills
+from localworld.alert_sink import fetch_received
 
 pytestmark = [pytest.mark.world]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,13 +40,22 @@ def _status(page, region: str) -> str:
     return page.locator(f"[data-testid=region-tile][data-region={region}]").get_attribute("data-status")
 
 
-def test_tiles_turn_red_for_a_killed_region_and_back(page, world):
+def _delivered(world, status: str, region: str, since: float) -> list[dict]:
+    return [
+        a
+        for a in fetch_received(world.alert_sink_url, "RegionDown")
+        if a["status"] == status and a["labels"].get("region") == region and a["received_at"] >= since
+    ]
+
+
+def test_a_killed_region_turns_red_and_alerts_and_both_clear(page, world):
     drills.reset(world)
     tiles = page.locator("[data-testid=region-tile]")
     tiles.first.wait_for(timeout=60_000)
     assert [tiles.nth(i).get_attribute("data-region") for i in range(tiles.count())] == world.topology.region_names
 
     ARTIFACTS.mkdir(exist_ok=True)
+    since = time.time()
     controller.stop_service(world, "serving-ap-south-1")
     try:
         # the page refreshes itself (no reload): red within a scrape (5 s) and a refresh (3 s)
@@ -52,8 +64,15 @@ def test_tiles_turn_red_for_a_killed_region_and_back(page, world):
         )
         assert _status(page, "us-west-2") != "down" and _status(page, "eu-west-1") != "down"
         page.screenshot(path=str(ARTIFACTS / "regions-page.png"), full_page=True)
+        fired = lambda: _delivered(world, "firing", "ap-south-1", since)  # noqa: E731
+        (alert, *_) = drills.wait_for("RegionDown delivered to the sink", fired, 90)
+        assert alert["labels"]["severity"] == "critical" and alert["labels"]["cloud"] == "azure"
+        assert alert["annotations"]["summary"] == "Serving endpoint of ap-south-1 (azure) is not answering"
+        assert not _delivered(world, "firing", "us-west-2", since)  # only the killed region
     finally:
         drills.start_serving(world)
+    back = time.time()
     page.wait_for_function(
         "() => document.querySelector('[data-region=ap-south-1]')?.dataset.status !== 'down'", timeout=60_000
     )
+    drills.wait_for("RegionDown resolved", lambda: _delivered(world, "resolved", "ap-south-1", back), 120)
