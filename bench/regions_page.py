@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "bench"))
-from webhook import timed  # noqa: E402 - one timing helper for the HTTP benches
+from webhook import percentiles, table, timed  # noqa: E402 - one set of helpers for the HTTP benches
 
 
 def _token(settings, password: str) -> str:
@@ -59,10 +58,7 @@ def main() -> int:
         "airflow-health": timed(lambda: client.get(f"{settings.airflow_url}/api/v2/monitor/health"), args.n),
         "prometheus-query": timed(lambda: client.get(prom, params={"query": RAW_QUERY}), args.n),
     }
-    summary = {
-        name: {"p50_ms": round(statistics.median(v), 1), "p95_ms": round(sorted(v)[int(0.95 * len(v)) - 1], 1)}
-        for name, v in rows.items()
-    }
+    summary = percentiles(rows)
     ratio = summary["regions-api"]["p50_ms"] / summary["airflow-health"]["p50_ms"]
     goal = summary["regions-api"]["p95_ms"] <= 100
     result = {"n": args.n, "cpus": os.cpu_count(), "at": time.time(), "summary": summary,
@@ -74,9 +70,7 @@ def main() -> int:
         "",
         f"{args.n} requests each, one after the other, on {os.cpu_count()} CPUs.",
         "",
-        "| path | p50 ms | p95 ms |",
-        "|---|---|---|",
-        *(f"| {name} | {s['p50_ms']} | {s['p95_ms']} |" for name, s in summary.items()),
+        *table(summary),
         "",
         f"regions-api / airflow-health (p50): **{ratio:.2f}x**; p95 goal (<= 100 ms) {'met' if goal else 'NOT met'}",
         "",

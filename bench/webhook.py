@@ -36,6 +36,19 @@ def timed(fn, n: int) -> list[float]:
     return out
 
 
+def percentiles(rows: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    return {
+        name: {"p50_ms": round(statistics.median(v), 1), "p95_ms": round(sorted(v)[int(0.95 * len(v)) - 1], 1)}
+        for name, v in rows.items()
+    }
+
+
+def table(summary: dict[str, dict[str, float]]) -> list[str]:
+    return [
+        *table(summary),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=50)
@@ -76,10 +89,7 @@ def main() -> int:
         "airflow-health": timed(lambda: client.get(f"{settings.airflow_url}/api/v2/monitor/health"), args.n),
         "registry-lookup": timed(lambda: client.get(lookup_url, params={"name": model}), args.n),
     }
-    summary = {
-        name: {"p50_ms": round(statistics.median(v), 1), "p95_ms": round(sorted(v)[int(0.95 * len(v)) - 1], 1)}
-        for name, v in rows.items()
-    }
+    summary = percentiles(rows)
     summary["first"] = {"p50_ms": round(first, 1), "p95_ms": round(first, 1)}
     ratio = summary["webhook"]["p50_ms"] / summary["airflow-health"]["p50_ms"]
     result = {"n": args.n, "cpus": os.cpu_count(), "summary": summary, "webhook_over_health_p50": round(ratio, 2)}
@@ -90,9 +100,7 @@ def main() -> int:
         "",
         f"{args.n} requests each; `first` is one delivery recorded for the first time.",
         "",
-        "| path | p50 ms | p95 ms |",
-        "|---|---|---|",
-        *(f"| {name} | {s['p50_ms']} | {s['p95_ms']} |" for name, s in summary.items()),
+        *table(summary),
         "",
         f"webhook / airflow-health (p50): **{ratio:.2f}x**",
         "",
