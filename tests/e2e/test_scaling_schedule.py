@@ -178,4 +178,6 @@ def test_a_failed_scale_call_alerts_and_fails_after_the_others(world, scheduled)
     )
     assert [a["deployment"] for a in StateStore().scaling_audit(20) if a["run_id"] == run_id] == [name]
     metrics = httpx.get(f"{world.topology.monitoring.pushgateway_url}/metrics", timeout=10).text
-    assert f'multiregion_scaling_desired_replicas{{action="scale_down",deployment="{name}"' in metrics
+    assert f'multiregion_scaling_desired_replicas{{deployment="{name}",dry_run="False"' in metrics
+    # the failed one is reported at its current replicas (ScalingBehindSchedule if it stays behind)
+    assert 'multiregion_scaling_replicas{deployment="no-such-deployment",dry_run="False"' in metrics
