@@ -70,6 +70,10 @@ def test_maintenance_drain_is_audited_held_and_undone(plugin_client, auth, world
     from multiregion.ops.recovery import prepare
 
     assert prepare("eu-west-1")["needed"] is False
+    from multiregion.operators.traffic import StagedRestoreOperator
+
+    restore = StagedRestoreOperator(task_id="restore", region="eu-west-1").execute({"run_id": "test"})
+    assert restore["held"] == "maintenance" and controller.weights()["eu-west-1"] == 0
     again = plugin_client.post(f"{API}/eu-west-1/maintenance", json=body, headers=auth("admin"))
     assert again.status_code == 409 and "already" in again.json()["detail"]
 

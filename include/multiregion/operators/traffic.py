@@ -10,7 +10,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-from multiregion.core.traffic_policy import DEFAULT_STEPS, ChangeKind, restoration_weights
+from multiregion.core.traffic_policy import DEFAULT_STEPS, ChangeKind, MaintenanceHold, restoration_weights
 
 
 def _trigger_payloads(context) -> list[dict]:
@@ -74,20 +74,27 @@ class StagedRestoreOperator(BaseOperator):
         from multiregion.ops.recovery import prepare
 
         info = prepare(self.region)
+        if info.get("maintenance"):
+            self.log.info("%s is drained for maintenance: not restored (an operator brings it back)", self.region)
+            return {"region": self.region, "steps": [], "held": "maintenance"}
         weights = restoration_weights(info["original_weight"], [int(s) for s in self.steps])
         self.log.info("restoring %s to %s in steps %s", self.region, info["original_weight"], weights)
         if not weights:
             return {"region": self.region, "steps": []}
         return self._step(context, info, weights, 0)
 
-    def _step(self, context, info: dict, weights: list[int], index: int) -> None:
+    def _step(self, context, info: dict, weights: list[int], index: int) -> Any:
         from multiregion.ops.recovery import set_region_weight
         from multiregion.triggers.hold import RegionHoldTrigger
 
         pct = f"step {index + 1}/{len(weights)}"
-        change = set_region_weight(
-            self.region, weights[index], ChangeKind.RESTORE_STEP, f"restoration {pct}", context["run_id"]
-        )
+        try:
+            change = set_region_weight(
+                self.region, weights[index], ChangeKind.RESTORE_STEP, f"restoration {pct}", context["run_id"]
+            )
+        except MaintenanceHold as exc:  # an operator drained it for maintenance mid-restoration
+            self.log.info("restoration of %s stopped at %s: %s", self.region, pct, exc)
+            return {"region": self.region, "steps": weights[:index], "held": "maintenance"}
         self.log.info("%s: weight %s (%s); holding %ss", self.region, weights[index], pct, self.step_hold_s)
         self.defer(
             trigger=RegionHoldTrigger(
