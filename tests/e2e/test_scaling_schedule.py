@@ -107,12 +107,15 @@ def test_downtime_scales_down_uptime_restores_and_a_dry_run_changes_nothing(worl
     mine = _mine(dry, name)
     assert (mine["action"], mine["desired"]) == ("scale_down", 1), mine
     assert _state(region, name) == (4, None)  # reported only
+    # Only this Deployment: the fleet's model-servers follow real-time schedules, so at the injected
+    # instant one a scheduled run scaled down tonight may be due a (dry-run) restore too.
     audit = [a for a in StateStore().scaling_audit(50) if a["run_id"] == dry["run_id"]]
-    assert [(a["deployment"], a["action"], a["dry_run"]) for a in audit] == [(name, "scale_down", True)]
+    assert all(a["dry_run"] for a in audit), audit
+    assert [(a["action"], a["dry_run"]) for a in audit if a["deployment"] == name] == [("scale_down", True)]
 
     down = _run(airflow_client, {"now": "2030-01-01T12:00:00+00:00"})
     assert _mine(down, name)["action"] == "scale_down"
-    assert [d["deployment"] for d in down["applied"]["changed"]] == [name]
+    assert name in [d["deployment"] for d in down["applied"]["changed"]]
     replicas, record = _state(region, name)
     assert (replicas, record) in ((1, "4"), (4, None))  # (4, None): a scheduled run at real time restored it since
 
