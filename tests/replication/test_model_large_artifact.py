@@ -7,25 +7,16 @@ artifact's size, i.e. the artifact is streamed, never held in memory.
 
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing
 import resource
 import uuid
 
 import pytest
 
-from multiregion import PROJECT_ROOT
 from multiregion.ops import replicate_model as ops
 
 pytestmark = pytest.mark.world
 ARTIFACT_MIB = 120
-
-
-def _train(name: str, registry_uri: str, extra_mib: int) -> str:
-    spec = importlib.util.spec_from_file_location("pipeline", PROJECT_ROOT / "scripts/train_and_replicate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.train_and_register(name, registry_uri, extra_mib=extra_mib, seed=3, on_registration=False)
 
 
 def _replicate_child(spec: dict, region: str, out) -> None:
@@ -44,11 +35,11 @@ def _peak_rss_mib(spec: dict, region: str) -> tuple[dict, float]:
     return result
 
 
-def test_large_artifact_replicates_with_bounded_memory(world):
+def test_large_artifact_replicates_with_bounded_memory(world, train):
     primary = world.topology.primary.registry.uri
     small, large = f"test-small-{uuid.uuid4().hex[:6]}", f"test-large-{uuid.uuid4().hex[:6]}"
-    small_spec = ops.resolve({"model": small, "version": _train(small, primary, 0)})
-    large_spec = ops.resolve({"model": large, "version": _train(large, primary, ARTIFACT_MIB)})
+    small_spec = ops.resolve({"model": small, "version": train(small, primary, 0)})
+    large_spec = ops.resolve({"model": large, "version": train(large, primary, ARTIFACT_MIB)})
     assert sum(f["size"] for f in large_spec["files"]) > ARTIFACT_MIB << 20
 
     small_result, small_peak = _peak_rss_mib(small_spec, "eu-west-1")

@@ -87,3 +87,20 @@ def test_replication_lag_against_slo_and_event_links():
     assert b["datasets"] == [{"dataset": "d", "lag_seconds": 1200.0, "slo_seconds": 900.0, "over_slo": True}]
     assert b["status"] == "degraded"
     assert [e["link"] for e in out["events"]] == ["dags/region_failover/runs/r1", None]
+
+
+def test_replica_integrity_from_the_last_scrub_and_the_integrity_alerts():
+    def scrub(region, name, value):
+        return ({"__name__": f"multiregion_scrub_{name}", "region": region, "job": "scrub_replicas"}, value)
+
+    m = [scrub("a", "last_success_timestamp_seconds", 1000.0 - 7200), scrub("a", "repaired_objects", 2.0),
+         scrub("b", "last_success_timestamp_seconds", 1000.0), scrub("b", "unrepairable_objects", 1.0)]  # fmt: skip
+    corrupt = {"labels": {"alertname": "ReplicaCorrupt", "region": "c", "severity": "critical"}, "annotations": {}}
+    rows = {r["name"]: r["integrity"] for r in overview(_signals(metrics=m, alerts=[corrupt]), 1000.0)["regions"]}
+    assert rows == {
+        "a": "ok (scrubbed 2 h ago, 2 repaired)",
+        "b": "failed: objects lost",
+        "c": "failed: ReplicaCorrupt",
+    }
+    assert _status(_signals())["a"] == "ok"  # never scrubbed is not trouble
+    assert overview(_signals(), 1000.0)["regions"][0]["integrity"] == "ok (not scrubbed yet)"

@@ -68,6 +68,8 @@ def test_plan_copies_only_missing_unique_digests():
     assert [e.sha256[0] for e in resumed.to_copy] == ["2"] and resumed.already_present == 1
     done = plan_copy(m, "eu-west-1", m.version, {"1" * 64, "2" * 64})
     assert done.up_to_date and not done.to_copy
+    damaged = plan_copy(m, "eu-west-1", m.version, {"1" * 64})  # published, but one object failed its check
+    assert not damaged.up_to_date and [e.sha256[0] for e in damaged.to_copy] == ["2"]
 
 
 def test_gc_keeps_recent_and_newest_versions():

@@ -134,7 +134,7 @@ class CopyPlan:
 
     region: str
     version: str
-    up_to_date: bool  # already published at this version: nothing to do
+    up_to_date: bool  # published at this version with every object sound: nothing to do
     to_copy: tuple[ManifestEntry, ...]  # unique digests missing at the destination
     already_present: int  # objects verified at the destination by an earlier (maybe killed) run
 
@@ -144,14 +144,15 @@ class CopyPlan:
 
 
 def plan_copy(manifest: Manifest, region: str, published_version: str | None, present_digests: set[str]) -> CopyPlan:
-    """Diff the source manifest against what the destination has published and holds."""
-    if published_version == manifest.version:
-        return CopyPlan(region, manifest.version, True, (), len(manifest.entries))
+    """Diff the source manifest against what the destination has published and holds (the
+    digests whose objects are verified there): a published version with a damaged object is not
+    up to date."""
     unique: dict[str, ManifestEntry] = {}
     for entry in manifest.entries:
         unique.setdefault(entry.sha256, entry)
     missing = tuple(e for d, e in sorted(unique.items()) if d not in present_digests)
-    return CopyPlan(region, manifest.version, False, missing, len(unique) - len(missing))
+    up_to_date = published_version == manifest.version and not missing  # published and every object sound
+    return CopyPlan(region, manifest.version, up_to_date, missing, len(unique) - len(missing))
 
 
 def batch_entries(entries: list[ManifestEntry], max_bytes: int, max_count: int) -> list[list[ManifestEntry]]:

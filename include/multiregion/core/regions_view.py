@@ -76,6 +76,23 @@ def _alert_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+INTEGRITY_ALERTS = ("ReplicaValidationFailed", "ReplicaCorrupt", "ReplicaUnrepairable")
+
+
+def _integrity(metrics, region: str, alerts: list[dict[str, Any]], now: float) -> str:
+    """The replicas' integrity: from the integrity alerts and the last scrub's figures."""
+    scrub = {m["__name__"].removeprefix("multiregion_scrub_"): v for m, v in metrics
+             if m.get("region") == region and m.get("__name__", "").startswith("multiregion_scrub_")}  # fmt: skip
+    firing = sorted({a["name"] for a in alerts if a["name"] in INTEGRITY_ALERTS})
+    if firing or scrub.get("unrepairable_objects", 0) > 0:
+        return "failed: " + ", ".join(firing or ["objects lost"])
+    if "last_success_timestamp_seconds" not in scrub:
+        return "ok (not scrubbed yet)"
+    hours = (now - scrub["last_success_timestamp_seconds"]) / 3600
+    repaired = int(scrub.get("repaired_objects", 0))
+    return f"ok (scrubbed {hours:.0f} h ago" + (f", {repaired} repaired)" if repaired else ")")
+
+
 def _status(s: Signals, name: str, up: list[float], alerts: list, over_slo: bool) -> str:
     if (up and min(up) == 0) or s.health.get(name, {}).get("state") == "unhealthy":
         return "down"
@@ -116,7 +133,7 @@ def _row(s: Signals, info: dict[str, Any], now: float, total_weight: int, total_
         "models": [{"model": m.get("model"), "version": int(v)} for m, v in served if v > 0],
         "datasets": datasets,
         "model_replication": models,
-        "integrity": "failed" if any(a["name"] == "ReplicaValidationFailed" for a in alerts) else "ok",
+        "integrity": _integrity(s.metrics, name, alerts, now),
         "cost_yesterday": round(sum(cost), 2) if cost else None,
         "cost_anomalies": [a["summary"] for a in alerts if a["name"] == "CostAnomaly"],
         "replicas": replicas.get("multiregion_scaling_replicas"),

@@ -133,6 +133,16 @@ def replication() -> dict[str, Any]:
                  [("multiregion_model_replication_lag_seconds", "{{model}} {{region}}"),
                   ("multiregion_model_replication_lag_slo_seconds", "SLO {{model}} {{region}}")], 24),
             ]),
+            ("Integrity at rest (scrub_replicas)", [
+                ("stat", "Bad / repaired / not repairable (last scrub)", "none",
+                 [("multiregion_scrub_bad_objects", "bad {{region}}"),
+                  ("multiregion_scrub_repaired_objects", "repaired {{region}}"),
+                  ("multiregion_scrub_unrepairable_objects", "lost {{region}}")], 12),
+                ("stat", "Longest since an object was read and hashed", "s",
+                 [("multiregion_scrub_oldest_verified_age_seconds", "{{region}}")], 6),
+                ("stat", "Bytes read by the deep pass (last scrub)", "bytes",
+                 [("multiregion_scrub_read_bytes", "{{region}}")], 6),
+            ]),
         ],
     )  # fmt: skip
 

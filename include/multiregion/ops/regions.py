@@ -33,6 +33,9 @@ SERIES = (
     "multiregion_cost_effective_daily",
     "multiregion_scaling_replicas",
     "multiregion_scaling_desired_replicas",
+    "multiregion_scrub_unrepairable_objects",
+    "multiregion_scrub_repaired_objects",
+    "multiregion_scrub_last_success_timestamp_seconds",
 )
 RAW_QUERY = f'{{__name__=~"{"|".join(SERIES)}", job!~"monitoring|airflow"}}'
 AUDIT_EVENTS = 15  # the latest traffic changes shown (drill resets left out)

@@ -15,16 +15,19 @@ from multiregion.core import replica_layout as layout
 from multiregion.core.datasets import DEFAULT_LAG_SLO_MINUTES, Catalog, Dataset, load_catalog
 from multiregion.core.egress import route_key
 from multiregion.core.errors import BadInputError, PermanentError
+from multiregion.core.integrity import Verdict
 from multiregion.core.manifest import plan_copy
 from multiregion.core.topology import Topology, load_topology
-from multiregion.replication import ledger
+from multiregion.replication import integrity, ledger
 from multiregion.replication import publish as pub
 from multiregion.replication.copy import copy_entries
 from multiregion.replication.route import choose_source, source_location
 from multiregion.replication.scan import scan_partition
+from multiregion.state.postgres import StateStore
 from multiregion.stores.registry import region_store
 
 log = logging.getLogger(__name__)
+PARQUET = "application/vnd.apache.parquet"
 
 
 class ReplicaValidationError(PermanentError):
@@ -112,28 +115,45 @@ def plan(params: dict[str, Any], asset_events: list[dict[str, Any]], logical_dat
 
 
 def replicate(item: dict[str, Any], *, parallel: int = 8) -> dict[str, Any]:
-    """Copy what the destination lacks for the item's version, from the cheapest region holding it."""
+    """Copy what the destination lacks for the item's version, from the cheapest region holding it.
+
+    Present objects are trusted only when they match what was recorded as they were written (or
+    read back and verified now); damaged ones are copied again, the published pointer untouched."""
     topology, catalog = _world()
     dataset = catalog.get(item["dataset"])
     manifest = pub.read_manifest(_store(topology, item["source_region"]), item["manifest_key"])
     dest_region = topology.region(item["region"])
     dest = region_store(dest_region)
     current = pub.read_pointer(dest, dataset.name, manifest.partition)
-    copy_plan = plan_copy(
-        manifest,
-        dest_region.name,
-        current.version if current else None,
-        set() if current and current.version == manifest.version else pub.present_digests(dest, dataset.name),
+    state = StateStore()
+    checked = integrity.check(
+        state, dest_region.name, integrity.DATASET, dest, wanted_objects(dataset, manifest), listing(dest, dataset)
     )
-    result = {**item, "up_to_date": copy_plan.up_to_date, "objects_present": copy_plan.already_present}
+    verified = {w.sha256 for w in checked.good}
+    copy_plan = plan_copy(manifest, dest_region.name, current.version if current else None, verified)
+    result = {
+        **item,
+        "up_to_date": copy_plan.up_to_date,
+        "objects_present": copy_plan.already_present,
+        "objects_read_back": checked.read_objects,
+    }
     if copy_plan.up_to_date or not copy_plan.to_copy:
-        return {**result, "objects_copied": 0, "bytes_copied": 0, "seconds": 0.0, "route": None}
+        return {**result, "objects_copied": 0, "bytes_copied": 0, "seconds": 0.0, "route": None, "repaired": 0}
+    damaged = _damaged(dest, current, checked)
 
     # The manifest goes first: it protects the objects of this copy from a concurrent GC.
     pub.write_manifest(dest, manifest)
     route = choose_source(topology, dataset, manifest, dest_region.name)
     source = _store(topology, route.source_region)
     location = source_location(dataset, route)
+
+    def record(written) -> None:
+        state.record_replicas(
+            [
+                integrity.record_row(dest_region.name, integrity.DATASET, dataset.name, dest, key, info, e.sha256)
+                for e, key, info in written
+            ]
+        )
 
     stats = copy_entries(
         list(copy_plan.to_copy),
@@ -143,17 +163,51 @@ def replicate(item: dict[str, Any], *, parallel: int = 8) -> dict[str, Any]:
         lambda e: layout.object_key(dataset.name, e.sha256),
         parallel=parallel,
         metadata={"dataset": dataset.name},
+        on_written=record,
     )
+    for wanted, verdict in damaged:
+        integrity.alert(
+            topology, dest_region.name, integrity.DATASET, wanted, dest.url_for(wanted.key), verdict,
+            source.url_for(layout.entry_key(dataset, manifest.partition, location, _entry(manifest, wanted.sha256))),
+        )  # fmt: skip
     log.info(
-        "%s/%s -> %s: copied %d objects (%d bytes) from %s in %.1fs; %d already present",
-        dataset.name, manifest.partition, dest_region.name, stats.objects_copied, stats.bytes_copied,
+        "%s/%s -> %s: copied %d objects (%d bytes, %d of them repairs) from %s in %.1fs; %d already present",
+        dataset.name, manifest.partition, dest_region.name, stats.objects_copied, stats.bytes_copied, len(damaged),
         route.source_region, stats.seconds, copy_plan.already_present,
     )  # fmt: skip
     return {
         **result,
         **stats.to_dict(),
+        "repaired": len(damaged),
         "route": {"source_region": route.source_region, "key": route_key(route), "price_per_gb": route.price_per_gb},
     }
+
+
+def wanted_objects(dataset: Dataset, manifest) -> list[integrity.Wanted]:
+    """The content-addressed objects a replica of ``manifest`` holds (one per distinct digest)."""
+    unique = {e.sha256: e for e in manifest.entries}
+    return [
+        integrity.Wanted(
+            layout.object_key(dataset.name, sha), sha, e.size, dataset.name, PARQUET, {"dataset": dataset.name}
+        )
+        for sha, e in sorted(unique.items())
+    ]
+
+
+def listing(store, dataset: Dataset) -> dict:
+    return {info.key: info for info in store.list(layout.objects_prefix(dataset.name))}
+
+
+def _entry(manifest, sha256: str):
+    return next(e for e in manifest.entries if e.sha256 == sha256)
+
+
+def _damaged(dest, current, checked: integrity.Checked) -> list[tuple[integrity.Wanted, Verdict]]:
+    """Objects that were there and are bad, or that the published version needs and are gone
+    (as opposed to objects a new version simply does not have yet)."""
+    missing = [(w, v) for w, v in checked.bad if v is Verdict.MISSING]
+    published = pub.read_manifest(dest, current.manifest).digests if current and missing else set()
+    return [(w, v) for w, v in checked.bad if v is not Verdict.MISSING or w.sha256 in published]
 
 
 # --- validate -----------------------------------------------------------------------------------

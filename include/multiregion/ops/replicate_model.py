@@ -31,8 +31,10 @@ from multiregion.core.model_lineage import (
 )
 from multiregion.core.topology import Region, load_topology
 from multiregion.registry.mlflow_registry import RegionRegistry, artifact_key_prefix
+from multiregion.replication import integrity
 from multiregion.replication.copy import copy_entries
 from multiregion.serving.health_client import get_health
+from multiregion.state.postgres import StateStore
 from multiregion.stores.registry import region_store
 
 log = logging.getLogger(__name__)
@@ -57,12 +59,14 @@ def resolve(params: dict[str, Any]) -> dict[str, Any]:
     source = RegionRegistry(primary).resolve(request.model, request.version, request.alias)
     store = region_store(primary)
     prefix = artifact_key_prefix(primary, source.artifact_location)
-    listed = [(info.key, info.key[len(prefix) :], info.size) for info in store.list(prefix)]
+    infos = list(store.list(prefix))
+    listed = [(info.key, info.key[len(prefix) :], info.size) for info in infos]
     if not listed:
         raise PermanentError(f"{request.model} v{source.version}: no artifacts under {store.url_for(prefix)}")
     with ThreadPoolExecutor(max_workers=8) as pool:
         digests = list(pool.map(lambda item: _hash(store, item[0]), listed))
     files = [{"path": rel, "size": size, "sha256": sha} for (_, rel, size), sha in zip(listed, digests, strict=True)]
+    _record_originals(primary.name, f"{source.name}/v{source.version}", store, infos, digests)
     digest = artifact_digest((f["path"], f["sha256"]) for f in files)
     log.info(
         "%s v%s (%s): %d artifact files, %d bytes, digest %s",
@@ -86,6 +90,26 @@ def resolve(params: dict[str, Any]) -> dict[str, Any]:
         "lag_slo_minutes": lag_slo_minutes(source.registered_model_tags),
         "regions": topology.region_names,
     }
+
+
+def _record_originals(region: str, owner: str, store, infos, digests: list[str]) -> None:
+    """Record the primary's artifacts as just read (the scrub checks them and repairs from them);
+    an artifact whose bytes differ from an earlier record was damaged, and is not replicated."""
+    state = StateStore()
+    before = state.replicas([store.url_for(i.key) for i in infos])
+    changed = [i.key for i, sha in zip(infos, digests, strict=True) if store.url_for(i.key) in before
+               and before[store.url_for(i.key)].sha256 != sha]  # fmt: skip
+    if changed:
+        raise PermanentError(
+            f"{owner}: artifact(s) {changed} in {region} differ from the bytes recorded when first read "
+            "(damaged at rest); scrub_replicas repairs them from a regional copy"
+        )
+    state.record_replicas(
+        [
+            integrity.record_row(region, integrity.MODEL, owner, store, i.key, i, sha)
+            for i, sha in zip(infos, digests, strict=True)
+        ]
+    )
 
 
 def replicate_to(spec: dict[str, Any], region_name: str, run_id: str = "manual") -> dict[str, Any]:
@@ -123,19 +147,20 @@ def replicate_to(spec: dict[str, Any], region_name: str, run_id: str = "manual")
 def _copy_and_register(spec: dict, region: Region, registry: RegionRegistry, source_region: Region) -> tuple[str, int]:
     model, lineage = spec["model"], spec["lineage"]
     existing = registry.versions_with_tag(model, LINEAGE_KEY, lineage[LINEAGE_KEY])
-    if existing:  # an earlier run registered it: no duplicate version
-        return str(existing[0].version), 0
-    registry.ensure_registered_model(model, spec["registered_model_description"], spec["registered_model_tags"])
     experiment = registry.replication_experiment()
-    logged = registry.logged_model_with_tag(experiment, LINEAGE_KEY, lineage[LINEAGE_KEY]) or (
-        registry.create_logged_model(experiment, spec["logged_model_name"], lineage)
-    )
+    logged = registry.logged_model_with_tag(experiment, LINEAGE_KEY, lineage[LINEAGE_KEY])
+    if existing and logged is None:  # registered by hand, outside replication: nothing of ours to check
+        return str(existing[0].version), 0
+    if not existing:
+        registry.ensure_registered_model(model, spec["registered_model_description"], spec["registered_model_tags"])
+        logged = logged or registry.create_logged_model(experiment, spec["logged_model_name"], lineage)
     dest = region_store(region)
     dest_prefix = artifact_key_prefix(region, logged.artifact_location)
-    entries = [ManifestEntry(f["path"], f["size"], f["sha256"]) for f in spec["files"]]
-    # Resume: files a killed run already wrote (each verified before commit) are kept.
-    have = {i.key[len(dest_prefix) :]: i.sha256 for i in dest.list(dest_prefix, with_metadata=True)}
-    missing = [e for e in entries if have.get(e.path) != e.sha256]
+    # Resume or re-run: files already there count only when they match their record (or read back
+    # verified); a damaged artifact of a registered copy is rewritten in place.
+    checked = _check_artifacts(spec, region, dest, dest_prefix)
+    bad = {w.key for w, _ in checked.bad}
+    missing = [e for e in _entries(spec) if dest_prefix + e.path in bad]
     stats = copy_entries(
         missing,
         region_store(source_region),
@@ -143,11 +168,43 @@ def _copy_and_register(spec: dict, region: Region, registry: RegionRegistry, sou
         dest,
         lambda e: dest_prefix + e.path,
         parallel=4,
+        content_type=None,
+        on_written=lambda written: record_artifacts(spec, region.name, dest, written),
     )
+    if existing:
+        for wanted, verdict in checked.bad:
+            integrity.alert(
+                load_topology(), region.name, integrity.MODEL, wanted, dest.url_for(wanted.key), verdict,
+                region_store(source_region).url_for(spec["source_prefix"] + wanted.key[len(dest_prefix) :]),
+            )  # fmt: skip
+        return str(existing[0].version), stats.bytes_copied
     if str(getattr(logged.status, "name", logged.status)) != "READY":
         registry.finalize_logged_model(logged.model_id)
     version = registry.register(model, logged.model_id, spec["description"], {**spec["tags"], **lineage})
     return version, stats.bytes_copied
+
+
+def _entries(spec: dict) -> list[ManifestEntry]:
+    return [ManifestEntry(f["path"], f["size"], f["sha256"]) for f in spec["files"]]
+
+
+def owner(spec: dict) -> str:
+    return f"{spec['model']}/v{spec['version']}"
+
+
+def _check_artifacts(spec: dict, region: Region, store, prefix: str) -> integrity.Checked:
+    wanted = [integrity.Wanted(prefix + e.path, e.sha256, e.size, owner(spec)) for e in _entries(spec)]
+    listing = {info.key: info for info in store.list(prefix)}
+    return integrity.check(StateStore(), region.name, integrity.MODEL, store, wanted, listing)
+
+
+def record_artifacts(spec: dict, region: str, store, written) -> None:
+    StateStore().record_replicas(
+        [
+            integrity.record_row(region, integrity.MODEL, owner(spec), store, key, info, e.sha256)
+            for e, key, info in written
+        ]
+    )
 
 
 def promote(spec: dict[str, Any], results: list[dict], failures: list[dict]) -> dict[str, Any]:

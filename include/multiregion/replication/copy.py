@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from multiregion.core.manifest import ManifestEntry
-from multiregion.stores.base import ObjectStore
+from multiregion.stores.base import ObjectInfo, ObjectStore
 from multiregion.stores.errors import IntegrityError
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,15 @@ def copy_entries(
     parallel: int = 8,
     attempts: int = 3,
     metadata: dict[str, str] | None = None,
+    content_type: str | None = "application/vnd.apache.parquet",
+    on_written: Callable[[list[tuple[ManifestEntry, str, ObjectInfo]]], None] | None = None,
 ) -> CopyStats:
-    """Copy ``entries``; stops at the first failure (already-copied objects stay, verified)."""
+    """Copy ``entries``; stops at the first failure (already-copied objects stay, verified).
+
+    ``on_written`` gets (entry, destination key, stored head) of every object written, failure or
+    not, in one call at the end: callers record them (see ``replication.integrity``)."""
     stats = CopyStats()
+    written: list[tuple[ManifestEntry, str, ObjectInfo]] = []
     lock = threading.Lock()
     started = time.monotonic()
 
@@ -61,9 +67,9 @@ def copy_entries(
         wait=wait_exponential(multiplier=0.5, max=5),
         reraise=True,
     )
-    def copy_one(entry: ManifestEntry) -> None:
+    def copy_one(entry: ManifestEntry) -> ObjectInfo:
         src = source_key(entry)
-        dest.write(
+        return dest.write(
             dest_key(entry),
             # Read in destination-part-sized chunks: each chunk is then a whole part (or the whole
             # object), passed on without being re-assembled, and there are fewer, larger reads.
@@ -71,31 +77,35 @@ def copy_entries(
             size_hint=entry.size,
             expected_sha256=entry.sha256,
             metadata=metadata,
-            content_type="application/vnd.apache.parquet",
+            content_type=content_type,
         )
 
     def run(entry: ManifestEntry) -> None:
         try:
-            copy_one(entry)
+            info = copy_one(entry)
         except IntegrityError as exc:
             raise CorruptObjectError(
                 f"{source.url_for(source_key(entry))} -> {dest.url_for(dest_key(entry))}: digest mismatch after "
                 f"{attempts} attempts (manifest says sha256 {entry.sha256}, {entry.size} bytes): {exc}"
             ) from exc
         with lock:
+            written.append((entry, dest_key(entry), info))
             stats.objects_copied += 1
             stats.bytes_copied += entry.size
 
     # Biggest first, so one large object doesn't finish alone at the end.
     ordered = sorted(entries, key=lambda e: -e.size)
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = [pool.submit(run, e) for e in ordered]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            futures = [pool.submit(run, e) for e in ordered]
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
         for future in done:
             if future.exception() is not None:
-                stats.seconds = time.monotonic() - started
                 raise future.exception()
-    stats.seconds = time.monotonic() - started
+    finally:
+        stats.seconds = time.monotonic() - started
+        if on_written is not None and written:
+            on_written(written)
     return stats

@@ -14,6 +14,7 @@ from multiregion.core.datasets import Dataset
 from multiregion.core.manifest import ALL_PARTITION, Manifest
 from multiregion.replication.publish import Pointer, read_manifest, read_pointer
 from multiregion.stores.base import ObjectStore
+from multiregion.stores.errors import ObjectNotFound
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,7 +46,11 @@ def read_table(
     tables = []
     for entry in manifest.entries:
         key = layout.entry_key(dataset, manifest.partition, pointer.location, entry)
-        data = b"".join(store.iter_read(key))
+        try:
+            data = b"".join(store.iter_read(key))
+        except ObjectNotFound as exc:
+            missing = f"{store.url_for(key)} of manifest {manifest.version} is missing ({entry.path})"
+            raise ReplicaCorruptError(missing) from exc
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise ReplicaCorruptError(f"{store.url_for(key)} does not match manifest {manifest.version} ({entry.path})")
         tables.append(pq.read_table(pa.BufferReader(data), columns=columns))

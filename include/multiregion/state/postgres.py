@@ -3,8 +3,10 @@
 Airflow 3 tasks cannot use the metadata database, so the failover controller keeps its state
 here: every region's health (written by the health watcher), the original weights recorded
 before a drain (restoration reads them), and an append-only audit of every traffic change
-(when, what, why, which run). Persistence only: what to record is decided by
-``traffic.controller``, which writes through ``traffic_lock()`` (a transaction-scoped advisory lock).
+(when, what, why, which run); and every replica object as written and verified (its size and
+the checksums its store reported), which re-runs and the scrub compare listings with.
+Persistence only: what to record is decided by ``traffic.controller``, which writes through
+``traffic_lock()`` (a transaction-scoped advisory lock).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from multiregion.core.health import HealthState, RegionHealth
+from multiregion.core.integrity import Recorded
 
 STATE_CONN_ID = "mr_state"
 _TRAFFIC_LOCK = 0x6D72_7466  # "mrtf": one traffic change at a time, across workers and DAGs
@@ -54,6 +57,19 @@ CREATE TABLE IF NOT EXISTS scaling_audit (
     dry_run boolean NOT NULL,
     run_id text
 );
+CREATE TABLE IF NOT EXISTS replica_objects (
+    url text PRIMARY KEY,
+    region text NOT NULL,
+    kind text NOT NULL,
+    owner text NOT NULL,
+    sha256 text NOT NULL,
+    size bigint NOT NULL,
+    etag text,
+    md5 text,
+    verified_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS replica_objects_sha256 ON replica_objects (sha256);
+CREATE INDEX IF NOT EXISTS replica_objects_region_kind ON replica_objects (region, kind);
 CREATE TABLE IF NOT EXISTS traffic_audit (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL DEFAULT now(),
@@ -202,6 +218,54 @@ class StateStore:
     def _maintenance(cur: Any) -> dict[str, dict[str, Any]]:
         cur.execute("SELECT region, reason, by_user, extract(epoch FROM since)::float8 FROM region_maintenance")
         return {r: {"reason": why, "by_user": who, "since": at} for r, why, who, at in cur.fetchall()}
+
+    # --- replica objects (integrity at rest) ---------------------------------------------------
+    def record_replicas(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert objects just written or read and verified: {url, region, kind, owner, sha256,
+        size, etag, md5}. One transaction, however many rows."""
+        if not rows:
+            return
+        with self._tx() as cur:
+            cur.executemany(
+                "INSERT INTO replica_objects (url, region, kind, owner, sha256, size, etag, md5) VALUES "
+                "(%(url)s, %(region)s, %(kind)s, %(owner)s, %(sha256)s, %(size)s, %(etag)s, %(md5)s) "
+                "ON CONFLICT (url) DO UPDATE SET region = EXCLUDED.region, kind = EXCLUDED.kind, "
+                "owner = EXCLUDED.owner, sha256 = EXCLUDED.sha256, size = EXCLUDED.size, etag = EXCLUDED.etag, "
+                "md5 = EXCLUDED.md5, verified_at = now()",
+                rows,
+            )
+
+    def replicas(self, urls: list[str] | None = None, **where: str) -> dict[str, Recorded]:
+        """Records by url: of ``urls``, or matching ``where`` (region, kind, owner, sha256)."""
+        clauses, args = [], []
+        if urls is not None:
+            clauses.append("url = ANY(%s)")
+            args.append(list(urls))
+        for column, value in where.items():
+            if column not in ("region", "kind", "owner", "sha256"):
+                raise ValueError(f"replica records have no column {column!r}")
+            clauses.append(f"{column} = %s")
+            args.append(value)
+        sql = "SELECT url, sha256, size, etag, md5, extract(epoch FROM verified_at)::float8, owner "
+        sql += "FROM replica_objects"
+        with self._tx() as cur:
+            cur.execute(sql + (" WHERE " + " AND ".join(clauses) if clauses else ""), args)
+            return {row[0]: Recorded(*row) for row in cur.fetchall()}
+
+    def replica_regions(self, sha256s: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """{sha256: [(region, url), ...]}: every recorded copy of those contents (repair sources)."""
+        with self._tx() as cur:
+            cur.execute("SELECT sha256, region, url FROM replica_objects WHERE sha256 = ANY(%s)", (list(sha256s),))
+            out: dict[str, list[tuple[str, str]]] = {}
+            for sha, region, url in cur.fetchall():
+                out.setdefault(sha, []).append((region, url))
+            return out
+
+    def forget_replicas(self, url_prefix: str) -> int:
+        """Drop the records under a url prefix (objects deleted by GC or a test's cleanup)."""
+        with self._tx() as cur:
+            cur.execute("DELETE FROM replica_objects WHERE starts_with(url, %s)", (url_prefix,))
+            return cur.rowcount
 
     # --- scaling ------------------------------------------------------------------------------
     def record_scaling(self, row: dict[str, Any]) -> None:
