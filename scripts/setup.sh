@@ -10,7 +10,8 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 UV_VERSION=0.13.9
 APT_PACKAGES=(postgresql-15 pdns-server pdns-backend-sqlite3 prometheus prometheus-pushgateway
               prometheus-alertmanager sqlite3 nodejs npm
-              time chromium)  # GNU time: peak RSS in bench/; chromium: the Regions page browser test
+              time chromium nftables)  # GNU time: peak RSS in bench/; chromium: the Regions page
+              # browser test; nftables: breaking one health vantage point's path in tests
 
 log() { printf '[setup] %s\n' "$*"; }
 

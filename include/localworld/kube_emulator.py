@@ -9,7 +9,10 @@ replace its scale, list a namespace's deployments. ``status`` follows ``spec`` a
 
 A pod-template change (``kubectl rollout restart`` sets ``kubectl.kubernetes.io/restartedAt``)
 may call an optional ``on_restart(cluster, namespace, name)`` hook (the world restarts that
-region's serving process); the deployment is not ready again until the hook returns.
+region's serving process); the deployment is not ready again until the hook returns. Scaling a
+deployment to 0 and back from 0 may call ``on_zero`` / ``on_unzero`` hooks the same way, keyed by
+``cluster/namespace/name`` (the world stops and starts that region's serving: a drill scales its
+serving to 0 the way production would).
 
 kmock (installed) was considered: it is a pytest-oriented in-memory mock that treats every patch
 as a plain dict merge and has no /scale semantics, status convergence or multi-cluster prefixes.
@@ -104,10 +107,16 @@ def json_patch(target: dict, ops: list) -> dict:
 
 class KubeEmulator:
     def __init__(
-        self, seeds: Iterable[DeploymentSeed], ready_delay: float = 1.0, on_restart: RestartHook | None = None
+        self,
+        seeds: Iterable[DeploymentSeed],
+        ready_delay: float = 1.0,
+        on_restart: RestartHook | None = None,
+        on_zero: RestartHook | None = None,
+        on_unzero: RestartHook | None = None,
     ) -> None:
         self.ready_delay = ready_delay
         self.on_restart = on_restart
+        self.on_zero, self.on_unzero = on_zero, on_unzero
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str], _Deployment] = {}
         for seed in seeds:
@@ -157,10 +166,18 @@ class KubeEmulator:
         item.settle_at = time.monotonic() + self.ready_delay
         old_at = (old["spec"].get("template", {}).get("metadata", {}).get("annotations") or {}).get(RESTARTED_AT)
         new_at = (new_obj["spec"].get("template", {}).get("metadata", {}).get("annotations") or {}).get(RESTARTED_AT)
-        if new_at and new_at != old_at and self.on_restart is not None:
+        was, now = old["spec"].get("replicas", 0), new_obj["spec"].get("replicas", 0)
+        hook = None
+        if new_at and new_at != old_at:
+            hook = self.on_restart
+        elif was > 0 and now == 0:
+            hook = self.on_zero
+        elif was == 0 and now > 0:
+            hook = self.on_unzero
+        if hook is not None:
             item.hook_running, item.hook_error = True, None
             meta = new_obj["metadata"]
-            args = (self.on_restart, item, cluster, meta["namespace"], meta["name"])
+            args = (hook, item, cluster, meta["namespace"], meta["name"])
             threading.Thread(target=self._run_hook, args=args, daemon=True).start()
 
     def _run_hook(self, hook: RestartHook, item: _Deployment, cluster: str, namespace: str, name: str) -> None:
@@ -356,10 +373,11 @@ def seeds_from_topology(topology: Any) -> list[DeploymentSeed]:
 
 
 def command_hook(templates: dict[str, list[str]], timeout: float = 120) -> RestartHook:
-    """A hook running ``templates[cluster]`` (argv; {cluster} {namespace} {deployment} filled in)."""
+    """A hook running ``templates[cluster/namespace/name]``, else ``templates[cluster]`` (argv;
+    {cluster} {namespace} {deployment} filled in)."""
 
     def run(cluster: str, namespace: str, name: str) -> None:
-        argv = templates.get(cluster) or templates.get("*")
+        argv = templates.get(f"{cluster}/{namespace}/{name}") or templates.get(cluster) or templates.get("*")
         if not argv:
             return
         argv = [a.format(cluster=cluster, namespace=namespace, deployment=name) for a in argv]
@@ -430,9 +448,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deployment", type=_parse_seed, action="append", default=[], metavar="C/NS/NAME=N")
     parser.add_argument("--ready-delay", type=float, default=1.0)
     parser.add_argument("--on-restart", type=_parse_hook, action="append", default=[], metavar="CLUSTER=COMMAND")
+    parser.add_argument("--on-zero", type=_parse_hook, action="append", default=[], metavar="C/NS/NAME=COMMAND")
+    parser.add_argument("--on-unzero", type=_parse_hook, action="append", default=[], metavar="C/NS/NAME=COMMAND")
     args = parser.parse_args(argv)
-    hook = command_hook(dict(args.on_restart)) if args.on_restart else None
-    emulator = KubeEmulator(args.deployment, ready_delay=args.ready_delay, on_restart=hook)
+
+    def hook(pairs):  # zero and unzero hooks only for the deployments named (never a cluster-wide one)
+        return command_hook(dict(pairs)) if pairs else None
+
+    emulator = KubeEmulator(
+        args.deployment,
+        ready_delay=args.ready_delay,
+        on_restart=hook(args.on_restart),
+        on_zero=hook(args.on_zero),
+        on_unzero=hook(args.on_unzero),
+    )
     uvicorn.run(emulator.app, host=args.host, port=args.port, log_level="warning")
 
 

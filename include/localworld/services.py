@@ -450,6 +450,10 @@ def _kube_api_service(settings: WorldSettings) -> Service:
         # `rollout restart` of a region's deployment restarts that region's serving process(es).
         names = [serving_service_name(region, e) for e in region.serving.endpoints]
         argv += ["--on-restart", f"{region.name}={shlex.join([*supervisorctl, 'restart', *names])}"]
+        # Scaled to 0 (a drill, the way production takes a region out) and back.
+        deployment = f"{region.name}/{k.namespace}/{k.deployment}"
+        argv += ["--on-zero", f"{deployment}={shlex.join([*supervisorctl, 'stop', *names])}"]
+        argv += ["--on-unzero", f"{deployment}={shlex.join([*supervisorctl, 'start', *names])}"]
     return Service(
         "kube-api",
         "infrastructure",

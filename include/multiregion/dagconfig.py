@@ -29,7 +29,9 @@ def dataset_source_assets() -> dict:
 # The health watch: probe every second; 3 failures in a row -> unhealthy (~3-4 s to detect a dead
 # region), 3 successes -> healthy again. Region flapping faster than that changes nothing.
 HEALTH_INTERVAL_S = 1.0
-HEALTH_POLICY = {"failure_threshold": 3, "success_threshold": 3, "probe_timeout_s": 1.0, "max_latency_s": 1.0}
+# A probe may take longer than the latency limit before it times out: a slow region is judged by
+# its latency ("slow, not dead"), a dead one by refused or timed-out connections.
+HEALTH_POLICY = {"failure_threshold": 3, "success_threshold": 3, "probe_timeout_s": 1.5, "max_latency_s": 1.0}
 
 
 @cache
@@ -48,6 +50,8 @@ def region_health_asset():
         interval=HEALTH_INTERVAL_S,
         policy=HEALTH_POLICY,
         pushgateway_url=topology.monitoring.pushgateway_url,
+        vantages={v.name: str(v.source_address) if v.source_address else None for v in topology.health.vantages},
+        quorum=topology.health.quorum,
     )
     return Asset(
         name="region-health",

@@ -31,6 +31,9 @@ def test_every_dag_file_defines_a_dag(dagbag):
 NO_RETRY = {
     ("region_recovery", "resync"): "re-triggers the same run id; the failed replication run says why",
     ("region_recovery", "restore"): "a rolled-back restoration waits for ops or the next failover",
+    ("failover_drill", "preflight"): "a refusal is an answer, not a glitch",
+    ("failover_drill", "take_out"): "never take a region out twice; hand_back undoes a half-done one",
+    ("failover_drill", "observe"): "a re-run would time a drill that is already over",
 }
 
 

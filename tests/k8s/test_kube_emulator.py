@@ -96,3 +96,28 @@ def test_restart_hook_gates_readiness_and_reports_failure():
     dep = _wait(client, lambda d: "conditions" in d["status"])
     assert "serving would not start" in dep["status"]["conditions"][0]["message"]
     assert dep["status"]["updatedReplicas"] == 0  # stays not rolled out
+
+
+def test_scaling_to_zero_and_back_calls_its_hooks_and_readiness_waits_for_them():
+    calls = []
+    client = _client(
+        ready_delay=0.1,
+        on_zero=lambda *key: calls.append(("zero", *key)),
+        on_unzero=lambda *key: calls.append(("unzero", *key)),
+    )
+    client.patch(DEP + "/scale", json={"spec": {"replicas": 1}}, headers=MERGE)  # 2 -> 1: no hook
+    _wait(client, lambda d: d["status"]["readyReplicas"] == 1)
+    client.patch(DEP + "/scale", json={"spec": {"replicas": 0}}, headers=MERGE)
+    _wait(client, lambda d: d["status"].get("readyReplicas") == 0)
+    client.patch(DEP, json={"spec": {"replicas": 3}}, headers=MERGE)  # through the deployment too
+    _wait(client, lambda d: d["status"]["readyReplicas"] == 3)
+    assert calls == [("zero", "c1", "ns", "web"), ("unzero", "c1", "ns", "web")]
+
+
+def test_zero_hooks_are_per_deployment_never_cluster_wide():
+    from localworld.kube_emulator import command_hook
+
+    hook = command_hook({"c1/ns/web": ["false"]})  # a command that fails: it shows when it ran
+    with pytest.raises(RuntimeError, match="exited 1"):
+        hook("c1", "ns", "web")
+    hook("c1", "ns", "other")  # no template for it: nothing runs

@@ -142,3 +142,25 @@ def test_restoration_steps():
 )
 def test_judge_step(index, held, state, rate, verdict):
     assert judge_step(index, [5, 12, 25, 50], held, 30, state, rate, 0.05) == verdict
+
+
+def _vantage_probes(**kinds: str) -> dict[str, Probe]:
+    """vantage=g (good, 0.1 s), s (slow: 0.9 s) or b (refused)."""
+    latency = {"g": 0.1, "s": 0.9, "b": None}
+    return {v: Probe("r", 5.0, 200 if k != "b" else None, latency[k], None if k != "b" else "refused")
+            for v, k in kinds.items()}  # fmt: skip
+
+
+def test_vantage_points_fail_a_round_only_by_quorum():
+    from multiregion.core.health import combine_vantages
+
+    one_path_broken, failed = combine_vantages(_vantage_probes(a="g", b="g", c="b"), 2, POLICY)
+    assert one_path_broken.status_code == 200 and one_path_broken.latency_s == 0.1 and list(failed) == ["c"]
+    down, failed = combine_vantages(_vantage_probes(a="b", b="g", c="b"), 2, POLICY)
+    assert down.status_code is None and down.error == "2/3 vantage points failed (a: refused; c: refused)"
+    slow, _ = combine_vantages(_vantage_probes(a="s", b="s", c="g"), 2, POLICY)  # slow from two places
+    assert slow.error.startswith("2/3") and "latency 0.900s > 0.5s" in slow.error
+    alone, _ = combine_vantages(_vantage_probes(a="b"), 1, POLICY)  # one vantage point: today's rule
+    assert alone.error == "1/1 vantage points failed (a: refused)"
+    with pytest.raises(ValueError, match="quorum 3"):
+        combine_vantages(_vantage_probes(a="g", b="g"), 3, POLICY)

@@ -135,3 +135,16 @@ def test_not_yaml_and_not_a_mapping(tmp_path: Path):
 def test_unknown_region_lookup_lists_known():
     with pytest.raises(KeyError, match="known regions: us-west-2, eu-west-1, ap-south-1"):
         load_topology(LOCAL).region("mars-1")
+
+
+def test_health_vantages_and_quorum():
+    topology = parse_topology(LOCAL.read_text(), source="local", env={})
+    assert [str(v.source_address) for v in topology.health.vantages] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+    assert topology.health.quorum == 2
+    raw = _raw()
+    raw["health"]["quorum"] = 4
+    assert "health.quorum 4 exceeds the 3 vantage point(s)" in _error(raw)
+    raw["health"] = {"vantages": [{"name": "a", "source_address": "not-an-ip"}]}
+    assert "source_address" in _error(raw)
+    del raw["health"]
+    assert parse_topology(yaml.safe_dump(raw), source="x", env={}).health.quorum == 1  # default: one place

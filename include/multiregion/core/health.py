@@ -4,10 +4,15 @@ A region turns UNHEALTHY after ``failure_threshold`` consecutive failed probes a
 again only after ``success_threshold`` consecutive good ones. A probe fails on a transport
 error, a non-2xx status, a latency above ``max_latency_s`` or an error rate above
 ``max_error_rate``. A region flapping faster than the thresholds therefore never changes state.
+
+When probed from several vantage points, one round's probes are combined first: the round fails
+only when at least ``quorum`` of them failed (a broken path at one vantage point drains nothing),
+and its latency is the median of the good ones.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -54,6 +59,20 @@ def probe_failure(probe: Probe, policy: HealthPolicy) -> str | None:
     if policy.max_error_rate is not None and probe.error_rate is not None and probe.error_rate > policy.max_error_rate:
         return f"error rate {probe.error_rate:.3f} > {policy.max_error_rate}"
     return None
+
+
+def combine_vantages(probes: dict[str, Probe], quorum: int, policy: HealthPolicy) -> tuple[Probe, dict[str, str]]:
+    """One region's round from its vantage points' probes; also {vantage: why} of those that failed."""
+    if not probes or not 1 <= quorum <= len(probes):
+        raise ValueError(f"quorum {quorum} needs between 1 and {len(probes)} vantage probes")
+    region = next(iter(probes.values())).region
+    at = max(p.at for p in probes.values())
+    failed = {v: why for v, p in sorted(probes.items()) if (why := probe_failure(p, policy))}
+    if len(failed) >= quorum:
+        reasons = "; ".join(f"{v}: {why}" for v, why in failed.items())
+        return Probe(region, at, None, None, f"{len(failed)}/{len(probes)} vantage points failed ({reasons})"), failed
+    latencies = [p.latency_s for v, p in probes.items() if v not in failed and p.latency_s is not None]
+    return Probe(region, at, 200, statistics.median(latencies) if latencies else None), failed
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator, model_validator
 
 from multiregion.core.config_files import config_file
 from multiregion.core.errors import BadInputError
@@ -196,12 +196,38 @@ class Monitoring(_Model):
         return v if v is None else _check_url(v, ("http", "https"))
 
 
+class Vantage(_Model):
+    """A place the health watcher probes the regions from. In the local world, a loopback source
+    address (each can be cut off on its own, e.g. with nftables); unset: the host's default."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+    source_address: IPvAnyAddress | None = None
+
+
+class Health(_Model):
+    """Health judged from more than one place: a region's probe round fails only when at least
+    ``quorum`` vantage points saw it fail, so one broken path drains nothing."""
+
+    vantages: Annotated[list[Vantage], Field(min_length=1)] = [Vantage(name="central")]
+    quorum: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _quorum_reachable(self) -> Health:
+        names = [v.name for v in self.vantages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"health.vantages: duplicate names in {names}")
+        if self.quorum > len(self.vantages):
+            raise ValueError(f"health.quorum {self.quorum} exceeds the {len(self.vantages)} vantage point(s)")
+        return self
+
+
 class Topology(_Model):
     version: Literal[1]
     name: Annotated[str, Field(min_length=1)]
     regions: Annotated[list[Region], Field(min_length=1)]
     traffic: Traffic
     monitoring: Monitoring
+    health: Health = Health()
 
     @model_validator(mode="after")
     def _regions_consistent(self) -> Topology:

@@ -70,6 +70,16 @@ CREATE TABLE IF NOT EXISTS replica_objects (
 );
 CREATE INDEX IF NOT EXISTS replica_objects_sha256 ON replica_objects (sha256);
 CREATE INDEX IF NOT EXISTS replica_objects_region_kind ON replica_objects (region, kind);
+CREATE TABLE IF NOT EXISTS drill_results (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now(),
+    run_id text,
+    region text NOT NULL,
+    method text NOT NULL,
+    outcome text NOT NULL,
+    figures jsonb NOT NULL,
+    detail text
+);
 CREATE TABLE IF NOT EXISTS traffic_audit (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL DEFAULT now(),
@@ -266,6 +276,22 @@ class StateStore:
         with self._tx() as cur:
             cur.execute("DELETE FROM replica_objects WHERE starts_with(url, %s)", (url_prefix,))
             return cur.rowcount
+
+    # --- failover drills ----------------------------------------------------------------------
+    def record_drill(self, row: dict[str, Any]) -> None:
+        """One row per drill: {run_id, region, method, outcome, figures, detail}."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO drill_results (run_id, region, method, outcome, figures, detail) VALUES "
+                "(%(run_id)s, %(region)s, %(method)s, %(outcome)s, %(figures)s, %(detail)s)",
+                {**row, "figures": json.dumps(row["figures"])},
+            )
+
+    def drills(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._tx() as cur:
+            cur.execute("SELECT * FROM drill_results ORDER BY id DESC LIMIT %s", (limit,))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     # --- scaling ------------------------------------------------------------------------------
     def record_scaling(self, row: dict[str, Any]) -> None:

@@ -34,6 +34,20 @@ class TrafficBackend(ABC):
         answers themselves, like DNS, override this to check what clients really get.)"""
         return self.get_weights().get(region, 0) > 0
 
+    def answer(self) -> tuple[str | None, float]:
+        """One client's DNS answer for the record now: (region, TTL seconds); None if the answer is
+        no region's address. Asks the world's nameserver where the backend has one, else the system's."""
+        import dns.resolver
+
+        resolver = dns.resolver.Resolver(configure=not hasattr(self.traffic.backend, "nameserver"))
+        if hasattr(self.traffic.backend, "nameserver"):
+            host, port = self.traffic.backend.nameserver.rsplit(":", 1)
+            resolver.nameservers, resolver.port = [host], int(port)
+        resolver.cache = None
+        answer = resolver.resolve(self.traffic.record, "A")
+        by_address = {r.traffic.address: r.name for r in self.topology.regions}
+        return by_address.get(next(iter(answer)).address), float(answer.rrset.ttl)
+
     def _check_limits(self, weights: dict[str, int]) -> None:
         """Backend-specific limits beyond 0..255, checked before any call (raise ValueError)."""
         return None  # most backends take the whole 0..255

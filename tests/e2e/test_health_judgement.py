@@ -1,0 +1,92 @@
+"""How the armed health watcher judges regions, in the running world.
+
+- From more than one place: one vantage point's path cut (nftables drops its loopback source
+  address) drains nothing and alerts HealthVantageDissents; a region really down is still drained.
+- Slow, not dead: a region answering over the latency limit (a delaying proxy in front of its
+  serving) is drained by the latency rule; one just under the limit never is.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from localworld import drills, faults
+
+from multiregion.monitoring.alertmanager import active_alerts
+from multiregion.state.postgres import StateStore
+from multiregion.traffic.controller import backend_for
+
+pytestmark = [pytest.mark.world, pytest.mark.airflow]
+FAST = {"hold_s": 3, "step_hold_s": 3, "resync": False}
+
+
+def _dissent(world) -> dict[str, float]:
+    text = httpx.get(f"{world.topology.monitoring.pushgateway_url}/metrics", timeout=10).text
+    pattern = r'^multiregion_health_vantage_dissent\{.*vantage="([^"]+)".*\} (\S+)$'
+    return {v: float(x) for v, x in re.findall(pattern, text, re.MULTILINE)}
+
+
+def _drains_since(since: float) -> list[dict]:
+    return [a for a in StateStore().audit(50) if a["at"].timestamp() >= since and a["action"] == "drain"]
+
+
+def _serving_ports(world) -> list[int]:
+    return [httpx.URL(r.serving.endpoints[0]).port for r in world.topology.regions]
+
+
+def test_a_cut_vantage_point_drains_nothing_and_alerts_while_a_dead_region_is_still_drained(world, armed):
+    arm, started = armed
+    arm(FAST)
+    weights = backend_for(world.topology).get_weights()
+    vantage = world.topology.health.vantages[-1]
+    with faults.blocked_source(str(vantage.source_address), _serving_ports(world)):
+        drills.wait_for(
+            f"{vantage.name} dissenting on every region",
+            lambda: _dissent(world).get(vantage.name) == len(world.topology.regions),
+            60,
+            1,
+        )
+        alert = drills.wait_for(
+            "HealthVantageDissents delivered",
+            lambda: [
+                a
+                for a in active_alerts(world.topology.monitoring.alertmanager_url, "HealthVantageDissents")
+                if a["labels"]["vantage"] == vantage.name and a["status"]["state"] == "active"
+            ],
+            90,
+            2,
+        )
+        assert "its network path is suspect" in alert[0]["annotations"]["summary"]
+        assert backend_for(world.topology).get_weights() == weights and not _drains_since(started)
+
+        at = drills.take_down(world, "ap-south-1")  # really down: seen by every vantage point
+        took = drills.time_to_drain(world, "ap-south-1", at)
+        print(f"with {vantage.name} cut off, ap-south-1 down -> weight 0 after {took['weight_zero_s']}s")
+    assert [d["region"] for d in _drains_since(started)] == ["ap-south-1"]
+    assert "vantage points failed" in StateStore().load_health()["ap-south-1"].last_reason
+
+
+def test_a_slow_region_is_drained_by_the_latency_rule_and_one_just_under_it_is_not(world, armed):
+    from multiregion.dagconfig import HEALTH_POLICY
+
+    arm, started = armed
+    arm(FAST)
+    limit = HEALTH_POLICY["max_latency_s"]
+    weights = backend_for(world.topology).get_weights()
+    with faults.slow_serving(world, "ap-south-1", delay=0.8 * limit) as proxy:
+        t0 = time.monotonic()
+        resp = httpx.get(f"{world.topology.region('ap-south-1').serving.endpoints[0]}/health", timeout=5)
+        assert resp.status_code == 200 and time.monotonic() - t0 >= 0.8 * limit
+        time.sleep(20)  # ~15 probe rounds just under the limit
+        assert backend_for(world.topology).get_weights() == weights and not _drains_since(started)
+        assert StateStore().load_health()["ap-south-1"].state == "healthy"
+
+        proxy.delay = 1.3 * limit
+        at = time.time()
+        took = drills.time_to_drain(world, "ap-south-1", at)
+        print(f"ap-south-1 slow ({proxy.delay:.1f}s) -> weight 0 after {took['weight_zero_s']}s")
+        assert "latency" in StateStore().load_health()["ap-south-1"].last_reason
+    assert [d["region"] for d in _drains_since(started)] == ["ap-south-1"]
