@@ -21,7 +21,7 @@ from localworld.services import airflow_env, postgres_bin, postgres_data_dir
 from localworld.settings import WorldSettings
 from multiregion import PROJECT_ROOT
 from multiregion.core.topology import Region, StoreKind, Topology
-from multiregion.traffic.powerdns import PowerDnsClient
+from multiregion.traffic.powerdns import PowerDnsClient, record_inputs
 
 STATE_DATABASE = "multiregion_state"
 PDNS_SCHEMA = Path("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql")
@@ -246,8 +246,8 @@ def seed_weighted_record(client: PowerDnsClient, topology: Topology) -> dict[str
     client.ensure_zone(traffic.zone)
     if client.get_rrsets(traffic.zone, traffic.record):
         return None
-    weights = {r.traffic.address: r.traffic.weight for r in topology.regions}
-    client.set_weighted_record(traffic.zone, traffic.record, traffic.ttl, weights)
+    weights, near = record_inputs(topology, {r.name: r.traffic.weight for r in topology.regions})
+    client.set_weighted_record(traffic.zone, traffic.record, traffic.ttl, weights, near)
     return weights
 
 

@@ -251,7 +251,7 @@ def test_world_init_provisions_every_region_and_is_idempotent(world: World) -> N
     from azure.storage.blob import BlobServiceClient
 
     from multiregion.core.topology import load_topology
-    from multiregion.traffic.powerdns import PowerDnsClient, weighted_lua
+    from multiregion.traffic.powerdns import PowerDnsClient, nearest_lua, record_inputs
 
     first = world.run()
     assert first.returncode == 0, first.stdout + first.stderr
@@ -277,8 +277,8 @@ def test_world_init_provisions_every_region_and_is_idempotent(world: World) -> N
 
     # The global record answers with the regions' addresses, weighted as the topology says.
     traffic = topology.traffic
-    weights = {r.traffic.address: r.traffic.weight for r in topology.regions}
-    assert lua_content(world, traffic.record, traffic.zone) == [weighted_lua(weights)]
+    weights, near = record_inputs(topology, {r.name: r.traffic.weight for r in topology.regions})
+    assert lua_content(world, traffic.record, traffic.zone) == [nearest_lua(weights, near)]
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers, resolver.port = ["127.0.0.1"], world.dns_port
     answers = {resolver.resolve(traffic.record, "A")[0].to_text() for _ in range(20)}
@@ -297,7 +297,7 @@ def test_world_init_provisions_every_region_and_is_idempotent(world: World) -> N
     second = world.run()
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.count("already present") == len(topology.regions) + 1, second.stdout
-    assert lua_content(world, traffic.record, traffic.zone) == [weighted_lua(moved)]
+    assert lua_content(world, traffic.record, traffic.zone) == [nearest_lua(moved, [])]
 
 
 def test_world_init_names_the_region_and_connection_it_cannot_use(world: World) -> None:

@@ -18,7 +18,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from multiregion.core.config_files import config_file
 from multiregion.core.errors import BadInputError
@@ -123,12 +132,24 @@ class Kubernetes(_Model):
     max_replicas: Annotated[int, Field(ge=1)] = 10
 
 
+class Nearest(_Model):
+    """The clients this region is nearest to, and where they go when it is out (next nearest
+    first). Each backend answers by its own notion of location: PowerDNS by the client's address
+    (EDNS Client Subnet, else its source address), Route53 by geolocation, Cloudflare by region."""
+
+    client_subnets: list[IPvAnyNetwork] = Field(default_factory=list)
+    geo: dict[Literal["continent", "country", "subdivision"], str] = Field(default_factory=dict)
+    cloudflare_regions: list[Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")]] = Field(default_factory=list)
+    fallbacks: list[str] = Field(default_factory=list)
+
+
 class RegionTraffic(_Model):
     # Identifies the region's share in the global record: a Route53 SetIdentifier, a
     # Cloudflare pool origin name, or the local DNS answer's label.
     set_identifier: Annotated[str, Field(min_length=1)]
     address: Annotated[str, Field(min_length=1)]
     weight: Annotated[int, Field(ge=0, le=255)]
+    nearest: Nearest | None = None
 
 
 class Region(_Model):
@@ -243,6 +264,15 @@ class Topology(_Model):
             values = [getattr(r.traffic, attr) for r in self.regions]
             if len(set(values)) != len(values):
                 raise ValueError(f"regions: traffic.{attr} must be unique across regions, got {values}")
+        for region in self.regions:
+            fallbacks = region.traffic.nearest.fallbacks if region.traffic.nearest else []
+            bad = [f for f in fallbacks if f not in seen or f == region.name] + [
+                f for i, f in enumerate(fallbacks) if f in fallbacks[:i]
+            ]
+            if bad:
+                raise ValueError(
+                    f"region {region.name!r}: traffic.nearest.fallbacks {bad} must be other known regions, each once"
+                )
         return self
 
     @property
