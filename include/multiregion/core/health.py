@@ -65,9 +65,11 @@ def combine_vantages(probes: dict[str, Probe], quorum: int, policy: HealthPolicy
     """One region's round from its vantage points' probes; also {vantage: why} of those that failed."""
     if not probes or not 1 <= quorum <= len(probes):
         raise ValueError(f"quorum {quorum} needs between 1 and {len(probes)} vantage probes")
+    failed = {v: why for v, p in sorted(probes.items()) if (why := probe_failure(p, policy))}
+    if len(probes) == 1:  # one place: its probe as it is
+        return next(iter(probes.values())), failed
     region = next(iter(probes.values())).region
     at = max(p.at for p in probes.values())
-    failed = {v: why for v, p in sorted(probes.items()) if (why := probe_failure(p, policy))}
     if len(failed) >= quorum:
         reasons = "; ".join(f"{v}: {why}" for v, why in failed.items())
         return Probe(region, at, None, None, f"{len(failed)}/{len(probes)} vantage points failed ({reasons})"), failed

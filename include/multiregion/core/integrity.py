@@ -54,7 +54,7 @@ def judge(expected_size: int, recorded: Recorded | None, observed: Observed | No
         return Verdict.UNVERIFIED
     if recorded.md5 and observed.md5 and recorded.md5 != observed.md5:
         return Verdict.CHANGED
-    if (recorded.etag or None) != (observed.etag or None):
+    if _etag(recorded.etag) != _etag(observed.etag):
         return Verdict.UNVERIFIED
     return Verdict.OK
 
@@ -68,3 +68,8 @@ def deep_share(verified_at: dict[str, float], period_days: float, runs_per_day: 
         return []
     count = math.ceil(len(verified_at) / (period_days * runs_per_day))
     return sorted(verified_at, key=lambda url: (verified_at[url], url))[:count]
+
+
+def _etag(value: str | None) -> str | None:
+    """Stores quote ETags in some answers and not in others (Azure: upload vs listing)."""
+    return value.strip('"') or None if value else None

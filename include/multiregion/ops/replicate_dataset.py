@@ -20,10 +20,11 @@ from multiregion.core.manifest import plan_copy
 from multiregion.core.topology import Topology, load_topology
 from multiregion.replication import integrity, ledger
 from multiregion.replication import publish as pub
-from multiregion.replication.copy import copy_entries
-from multiregion.replication.route import choose_source, source_location
+from multiregion.replication.copy import CorruptObjectError, copy_entries
+from multiregion.replication.route import choose_source, source_location, source_route
 from multiregion.replication.scan import scan_partition
 from multiregion.state.postgres import StateStore
+from multiregion.stores.errors import ObjectNotFound
 from multiregion.stores.registry import region_store
 
 log = logging.getLogger(__name__)
@@ -143,11 +144,12 @@ def replicate(item: dict[str, Any], *, parallel: int = 8) -> dict[str, Any]:
 
     # The manifest goes first: it protects the objects of this copy from a concurrent GC.
     pub.write_manifest(dest, manifest)
-    route = choose_source(topology, dataset, manifest, dest_region.name)
-    source = _store(topology, route.source_region)
-    location = source_location(dataset, route)
+    written_keys: set[str] = set()
+    written_bytes: list[int] = []
 
     def record(written) -> None:
+        written_keys.update(key for _, key, _ in written)
+        written_bytes.extend(e.size for e, _, _ in written)
         state.record_replicas(
             [
                 integrity.record_row(dest_region.name, integrity.DATASET, dataset.name, dest, key, info, e.sha256)
@@ -155,16 +157,34 @@ def replicate(item: dict[str, Any], *, parallel: int = 8) -> dict[str, Any]:
             ]
         )
 
-    stats = copy_entries(
-        list(copy_plan.to_copy),
-        source,
-        lambda e: layout.entry_key(dataset, manifest.partition, location, e),
-        dest,
-        lambda e: layout.object_key(dataset.name, e.sha256),
-        parallel=parallel,
-        metadata={"dataset": dataset.name},
-        on_written=record,
-    )
+    def copy_from(route):
+        location = source_location(dataset, route)
+        todo = [e for e in copy_plan.to_copy if layout.object_key(dataset.name, e.sha256) not in written_keys]
+        stats = copy_entries(
+            todo,
+            _store(topology, route.source_region),
+            lambda e: layout.entry_key(dataset, manifest.partition, location, e),
+            dest,
+            lambda e: layout.object_key(dataset.name, e.sha256),
+            parallel=parallel,
+            metadata={"dataset": dataset.name},
+            on_written=record,
+        )
+        return stats, location
+
+    route = choose_source(topology, dataset, manifest, dest_region.name)
+    try:
+        stats, location = copy_from(route)
+    except (CorruptObjectError, ObjectNotFound) as exc:
+        if route.source_region == dataset.source.region:
+            raise
+        # The replica chosen as the cheapest source is itself damaged: its scrub repairs it; copy
+        # what is left from the source itself.
+        log.warning("%s: copy from %s failed (%s); from the source", dest_region.name, route.source_region, exc)
+        route = source_route(topology, dataset, dest_region.name)
+        stats, location = copy_from(route)
+    stats.objects_copied, stats.bytes_copied = len(written_keys), sum(written_bytes)  # both attempts
+    source = _store(topology, route.source_region)
     for wanted, verdict in damaged:
         integrity.alert(
             topology, dest_region.name, integrity.DATASET, wanted, dest.url_for(wanted.key), verdict,

@@ -58,6 +58,17 @@ def choose_source(topology: Topology, dataset: Dataset, manifest: Manifest, dest
     )
 
 
+def source_route(topology: Topology, dataset: Dataset, dest: str) -> Route:
+    """The route from the dataset's source itself (the fallback when a replica to copy from is bad)."""
+    return choose_route(
+        dest,
+        topology.region(dest).cloud.value,
+        [(dataset.source.region, topology.region(dataset.source.region).cloud.value)],
+        price_table(topology),
+        preferred=dataset.source.region,
+    )
+
+
 def source_location(dataset: Dataset, route: Route) -> str:
     """How the chosen region lays the version out: under the source prefix, or content-addressed."""
     return layout.LOCATION_SOURCE if route.source_region == dataset.source.region else layout.LOCATION_OBJECTS

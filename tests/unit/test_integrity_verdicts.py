@@ -13,6 +13,7 @@ REC = Recorded("s3://b/k", "a" * 64, 100, '"e1"', "m1", 1000.0)
     ("recorded", "observed", "verdict"),
     [
         (REC, Observed(100, '"e1"', "m1"), Verdict.OK),
+        (REC, Observed(100, "e1", "m1"), Verdict.OK),  # the same ETag, unquoted (Azure's listing)
         (REC, None, Verdict.MISSING),
         (REC, Observed(99, '"e1"', "m1"), Verdict.CHANGED),  # truncated
         (REC, Observed(100, '"e2"', "m2"), Verdict.CHANGED),  # overwritten: another MD5
