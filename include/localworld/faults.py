@@ -55,7 +55,8 @@ class DelayProxy:
         except OSError:
             client_w.close()
             return
-        await asyncio.gather(self._pipe(client_r, up_w, True), self._pipe(up_r, client_w, False))
+        with contextlib.suppress(asyncio.CancelledError):  # stop(): the connection just ends
+            await asyncio.gather(self._pipe(client_r, up_w, True), self._pipe(up_r, client_w, False))
 
     def start(self) -> DelayProxy:
         self._thread.start()
@@ -68,12 +69,17 @@ class DelayProxy:
     def stop(self) -> None:
         async def close() -> None:
             self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:  # the open connections' pipes
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._server.wait_closed()
 
         if self._server is not None:
             asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        self._loop.close()
 
 
 def free_port() -> int:

@@ -38,43 +38,56 @@ class DrillRefused(PermanentError):
 
 
 class ProbeClient:
-    """A user's view: resolve the record (cache it for its TTL), call /health where DNS points."""
+    """Users' view: clients that resolve the record (caching it for its TTL) and call /health where
+    DNS points: one with no location, and one from each client location the nearest-region
+    answers know (the local world's client subnets), so a region's own users are among them."""
 
     def __init__(self, topology: Topology, interval: float = 0.2, timeout: float = 1.0) -> None:
         self.topology, self.interval, self.timeout = topology, interval, timeout
         self.requests = self.errors = 0
         self.last_error_at: float | None = None
+        self.last_error: str | None = None  # what the last failed request saw
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="drill-probe-client", daemon=True)
+        sources: list[str | None] = [None]
+        if hasattr(topology.traffic.backend, "nameserver"):  # source addresses mean something there
+            sources += [str(next(iter(n.hosts()), n.network_address)) for r in topology.regions
+                        if r.traffic.nearest for n in r.traffic.nearest.client_subnets[:1]]  # fmt: skip
+        self._threads = [threading.Thread(target=self._run, args=(s,), name=f"drill-client-{s}", daemon=True)
+                         for s in sources]  # fmt: skip
 
-    def _run(self) -> None:
+    def _run(self, source: str | None) -> None:
         backend = backend_for(self.topology)
         region, expires = None, 0.0
         with httpx.Client(timeout=self.timeout) as client:
             while not self._stop.is_set():
-                ok = False
+                ok, why = False, "DNS answered no region"
                 try:
                     if time.monotonic() >= expires:
-                        region, ttl = backend.answer()
+                        region, ttl = backend.answer(source)
                         expires = time.monotonic() + ttl
                     if region is not None:
                         endpoint = self.topology.region(region).serving.endpoints[0]
-                        ok = client.get(health_url(endpoint)).status_code == 200
+                        status = client.get(health_url(endpoint)).status_code
+                        ok, why = status == 200, f"{region}: HTTP {status}"
                 except Exception as exc:  # noqa: BLE001 - any failure is what a user would see
-                    log.debug("probe client: %s", exc)
-                self.requests += 1
-                if not ok:
-                    self.errors += 1
-                    self.last_error_at = time.time()
+                    why = f"{type(exc).__name__}: {exc}"[:200]
+                with self._lock:
+                    self.requests += 1
+                    if not ok:
+                        self.errors += 1
+                        self.last_error_at, self.last_error = time.time(), f"client {source or 'default'}: {why}"
                 self._stop.wait(self.interval)
 
     def __enter__(self) -> ProbeClient:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
 
 # --- preflight ----------------------------------------------------------------------------------
@@ -182,7 +195,8 @@ def observe(taken: dict[str, Any]) -> dict[str, Any]:
     if taken["method"] == Method.MAINTENANCE:
         detected = drained_at  # nothing to detect: the operator's drain is the signal
     return {**taken, "detected_at": detected, "drained_at": drained_at, "dns_gone_at": dns_gone_at,
-            "requests": client.requests, "errors": client.errors, "last_error_at": client.last_error_at}  # fmt: skip
+            "requests": client.requests, "errors": client.errors, "last_error_at": client.last_error_at,
+            "last_error": client.last_error}  # fmt: skip
 
 
 # --- hand back / record -------------------------------------------------------------------------

@@ -34,9 +34,10 @@ class TrafficBackend(ABC):
         answers themselves, like DNS, override this to check what clients really get.)"""
         return self.get_weights().get(region, 0) > 0
 
-    def answer(self) -> tuple[str | None, float]:
+    def answer(self, source: str | None = None) -> tuple[str | None, float]:
         """One client's DNS answer for the record now: (region, TTL seconds); None if the answer is
-        no region's address. Asks the world's nameserver where the backend has one, else the system's."""
+        no region's address. Asks the world's nameserver where the backend has one, else the
+        system's; ``source``: the client's address (the local world's client locations)."""
         import dns.resolver
 
         resolver = dns.resolver.Resolver(configure=not hasattr(self.traffic.backend, "nameserver"))
@@ -44,7 +45,7 @@ class TrafficBackend(ABC):
             host, port = self.traffic.backend.nameserver.rsplit(":", 1)
             resolver.nameservers, resolver.port = [host], int(port)
         resolver.cache = None
-        answer = resolver.resolve(self.traffic.record, "A")
+        answer = resolver.resolve(self.traffic.record, "A", source=source)
         by_address = {r.traffic.address: r.name for r in self.topology.regions}
         return by_address.get(next(iter(answer)).address), float(answer.rrset.ttl)
 
