@@ -114,6 +114,9 @@ def main() -> int:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "failover-fast" if args.fast else "failover"
+    # Side by side: detection in the last recorded full run on this machine (before this change)
+    previous = RESULTS / "failover.json"
+    before = json.loads(previous.read_text())["summary"]["weight_zero_s"] if previous.exists() else None
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [
         f"# Failover benchmark ({result['when']}, {args.runs} runs, region {args.region})",
@@ -127,6 +130,14 @@ def main() -> int:
         goal = GOALS.get(key)
         goal_text = f"p50 <= {goal['p50']}, p95 <= {goal['p95']}: {'met' if met[key] else 'NOT met'}" if goal else ""
         lines.append(f"| {key} | {stats['p50']} | {stats['p95']} | {stats['max']} | {goal_text} |")
+    if before:
+        now = summary["weight_zero_s"]
+        lines += [
+            "",
+            f"Detection -> drain against the previous recorded run ({previous.name}): "
+            f"p50 {now['p50']} vs {before['p50']} s ({now['p50'] / before['p50']:.2f}x), "
+            f"p95 {now['p95']} vs {before['p95']} s ({now['p95'] / before['p95']:.2f}x)",
+        ]
     lines += ["", "Reference (documented defaults, not runnable here):", ""]
     lines += [f"- {name}: {figure}" for name, figure in REFERENCE.items()]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")

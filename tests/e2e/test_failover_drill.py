@@ -78,6 +78,8 @@ def test_a_drill_measures_the_outage_and_hands_the_region_back(world, airflow_cl
     assert f["requests"] > 0 and 0 < f["error_rate"] < 1 and 0 < f["client_outage_s"] <= f["dns_s"] + 6
     assert backend_for(world.topology).get_weights() == drills.original_weights(world)
     assert deployments.replicas(region)[0] == replicas
+    # restored: Europe's clients (their subnet) are answered by their nearest region again
+    assert backend_for(world.topology).resolve(30, source="127.2.7.7") == {region.name}
     since = time.time() - 900
     audit = [a for a in StateStore().audit(30) if a["region"] == region.name and a["at"].timestamp() > since]
     assert {"drain", "restore_step"} <= {a["action"] for a in audit}  # the automation did the work
@@ -117,4 +119,6 @@ def test_a_drill_refuses_during_maintenance_and_hands_back_when_a_task_fails(wor
     assert run["state"] == "failed" and states["hand_back"] == "success" and states["record"] == "failed", states
     assert _row(run_id)["outcome"] == "failed"
     assert deployments.replicas(region)[0] == replicas
-    assert backend_for(world.topology).get_weights() == drills.original_weights(world)
+    backend, original = backend_for(world.topology), drills.original_weights(world)
+    # hand_back saw the region restored; any other region still finishing its own recovery, too
+    drills.wait_for(f"weights {original}", lambda: backend.get_weights() == original, 120, 1)

@@ -1,7 +1,10 @@
-"""How the armed health watcher judges regions, in the running world.
+"""How the armed health watcher judges regions, and where DNS sends each location's clients.
 
 - From more than one place: one vantage point's path cut (nftables drops its loopback source
   address) drains nothing and alerts HealthVantageDissents; a region really down is still drained.
+- The nearest healthy region: real DNS queries from each location's loopback subnet get its
+  nearest region, and the next nearest once it is drained (tests/e2e/test_failover_drill.py sees
+  Europe's clients moved back after the restoration).
 - Slow, not dead: a region answering over the latency limit (a delaying proxy in front of its
   serving) is drained by the latency rule; one just under the limit never is.
 """
@@ -21,6 +24,7 @@ from multiregion.traffic.controller import backend_for
 
 pytestmark = [pytest.mark.world, pytest.mark.airflow]
 FAST = {"hold_s": 3, "step_hold_s": 3, "resync": False}
+CLIENTS = {"us-west-2": "127.1.7.7", "eu-west-1": "127.2.7.7", "ap-south-1": "127.3.7.7"}  # their subnets
 
 
 def _dissent(world) -> dict[str, float]:
@@ -30,17 +34,29 @@ def _dissent(world) -> dict[str, float]:
 
 
 def _drains_since(since: float) -> list[dict]:
-    return [a for a in StateStore().audit(50) if a["at"].timestamp() >= since and a["action"] == "drain"]
+    return [a for a in reversed(StateStore().audit(50)) if a["at"].timestamp() >= since and a["action"] == "drain"]
 
 
 def _serving_ports(world) -> list[int]:
     return [httpx.URL(r.serving.endpoints[0]).port for r in world.topology.regions]
 
 
-def test_a_cut_vantage_point_drains_nothing_and_alerts_while_a_dead_region_is_still_drained(world, armed):
+def _answers(world) -> dict[str, set[str]]:
+    """Regions DNS answers to clients in each location's subnet (the world's PowerDNS)."""
+    backend = backend_for(world.topology)
+    return {near: backend.resolve(30, source=src) for near, src in CLIENTS.items()}
+
+
+def test_cut_vantage_point_dead_region_and_slow_region(world, armed):
+    """One armed session (a restoration per region is the slow part): a cut vantage point drains
+    nothing and alerts; a dead region is still drained and its clients go to their next nearest; a
+    region just under the latency limit stays, over it is drained by the latency rule."""
+    from multiregion.dagconfig import HEALTH_POLICY
+
     arm, started = armed
     arm(FAST)
     weights = backend_for(world.topology).get_weights()
+    assert _answers(world) == {region: {region} for region in CLIENTS}  # each location: its nearest
     vantage = world.topology.health.vantages[-1]
     with faults.blocked_source(str(vantage.source_address), _serving_ports(world)):
         drills.wait_for(
@@ -67,26 +83,20 @@ def test_a_cut_vantage_point_drains_nothing_and_alerts_while_a_dead_region_is_st
         print(f"with {vantage.name} cut off, ap-south-1 down -> weight 0 after {took['weight_zero_s']}s")
     assert [d["region"] for d in _drains_since(started)] == ["ap-south-1"]
     assert "vantage points failed" in StateStore().load_health()["ap-south-1"].last_reason
+    # Asia's clients now get their next nearest region; the others keep theirs
+    assert _answers(world) == {"us-west-2": {"us-west-2"}, "eu-west-1": {"eu-west-1"}, "ap-south-1": {"eu-west-1"}}
 
-
-def test_a_slow_region_is_drained_by_the_latency_rule_and_one_just_under_it_is_not(world, armed):
-    from multiregion.dagconfig import HEALTH_POLICY
-
-    arm, started = armed
-    arm(FAST)
     limit = HEALTH_POLICY["max_latency_s"]
-    weights = backend_for(world.topology).get_weights()
-    with faults.slow_serving(world, "ap-south-1", delay=0.8 * limit) as proxy:
+    with faults.slow_serving(world, "eu-west-1", delay=0.8 * limit) as proxy:
         t0 = time.monotonic()
-        resp = httpx.get(f"{world.topology.region('ap-south-1').serving.endpoints[0]}/health", timeout=5)
+        resp = httpx.get(f"{world.topology.region('eu-west-1').serving.endpoints[0]}/health", timeout=5)
         assert resp.status_code == 200 and time.monotonic() - t0 >= 0.8 * limit
-        time.sleep(20)  # ~15 probe rounds just under the limit
-        assert backend_for(world.topology).get_weights() == weights and not _drains_since(started)
-        assert StateStore().load_health()["ap-south-1"].state == "healthy"
+        time.sleep(15)  # ~12 probe rounds just under the limit
+        assert [d["region"] for d in _drains_since(started)] == ["ap-south-1"]
+        assert StateStore().load_health()["eu-west-1"].state == "healthy"
 
         proxy.delay = 1.3 * limit
-        at = time.time()
-        took = drills.time_to_drain(world, "ap-south-1", at)
-        print(f"ap-south-1 slow ({proxy.delay:.1f}s) -> weight 0 after {took['weight_zero_s']}s")
-        assert "latency" in StateStore().load_health()["ap-south-1"].last_reason
-    assert [d["region"] for d in _drains_since(started)] == ["ap-south-1"]
+        took = drills.time_to_drain(world, "eu-west-1", time.time())
+        print(f"eu-west-1 slow ({proxy.delay:.1f}s) -> weight 0 after {took['weight_zero_s']}s")
+        assert "latency" in StateStore().load_health()["eu-west-1"].last_reason
+    assert [d["region"] for d in _drains_since(started)] == ["ap-south-1", "eu-west-1"]

@@ -1,4 +1,5 @@
-"""A local stand-in for the Cloudflare v4 API's load balancer pool (GET, PATCH, PUT of one pool).
+"""A local stand-in for the Cloudflare v4 API's load balancer pools (GET, PATCH, PUT of one pool)
+and load balancers (GET, PATCH of one: steering and region pools).
 
 A real HTTP server on 127.0.0.1 (ephemeral port, background thread) so the official client is
 exercised end to end. Writes are checked against the documented request shapes (pool fields,
@@ -20,6 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _POOL_PATH = re.compile(r"^/client/v4/accounts/([^/]+)/load_balancers/pools/([^/]+)$")
+_LB_PATH = re.compile(r"^/client/v4/zones/([^/]+)/load_balancers/([^/]+)$")
+# Cloudflare's load-balancing region codes and steering policies (API reference).
+REGION_CODES = {"WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS"}
+STEERING = {"off", "geo", "random", "dynamic_latency", "proximity", "least_outstanding_requests",
+            "least_connections", ""}  # fmt: skip
+LB_FIELDS = {"steering_policy": str, "region_pools": dict, "default_pools": list, "fallback_pool": str,
+             "country_pools": dict, "pop_pools": dict, "enabled": bool, "proxied": bool, "ttl": int}  # fmt: skip
 # Writable pool fields (PATCH: any subset; PUT: name and origins required).
 POOL_FIELDS = {
     "check_regions": (list, type(None)),
@@ -119,9 +127,12 @@ def _to_json(value: Any) -> Any:
 class CloudflareFake:
     """One account's pools; ``with CloudflareFake(...) as fake`` serves them on ``fake.base_url``."""
 
-    def __init__(self, token: str, account_id: str, pools: dict[str, dict]) -> None:
-        self.token, self.account_id = token, account_id
+    def __init__(
+        self, token: str, account_id: str, pools: dict[str, dict], zone_id: str = "", balancers: dict | None = None
+    ) -> None:
+        self.token, self.account_id, self.zone_id = token, account_id, zone_id
         self.pools = copy.deepcopy(pools)
+        self.balancers = copy.deepcopy(balancers or {})
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         fake = self
@@ -191,6 +202,8 @@ class CloudflareFake:
     def _route(self, req: Request) -> dict:
         if req.headers.get("Authorization") != f"Bearer {self.token}":
             raise Reject(401, AUTH_ERROR, "Authentication error")  # never echo the token
+        if lb := _LB_PATH.match(req.path):
+            return self._balancer(req, *lb.groups())
         match = _POOL_PATH.match(req.path)
         if not match:
             raise Reject(404, NOT_FOUND, f"no route for {req.path}")
@@ -212,3 +225,24 @@ class CloudflareFake:
         pool.update(body, modified_on=datetime.now(UTC).isoformat())
         self.pools[pool_id] = pool
         return pool
+
+    def _balancer(self, req: Request, zone_id: str, lb_id: str) -> dict:
+        if zone_id != self.zone_id or lb_id not in self.balancers:
+            raise Reject(404, NOT_FOUND, "load balancer not found")
+        if req.method == "GET":
+            return self.balancers[lb_id]
+        if req.method != "PATCH" or not isinstance(req.body, dict):
+            raise Reject(400, BAD_REQUEST, "PATCH a JSON object")
+        for key, value in req.body.items():
+            if key not in LB_FIELDS:
+                raise Reject(400, BAD_REQUEST, f"{key}: unknown field")
+            _check_type(key, value, LB_FIELDS[key])
+        if req.body.get("steering_policy", "") not in STEERING:
+            raise Reject(400, BAD_REQUEST, f"steering_policy: {req.body['steering_policy']!r} is not a policy")
+        for code, pools in req.body.get("region_pools", {}).items():
+            if code not in REGION_CODES:
+                raise Reject(400, BAD_REQUEST, f"region_pools: {code!r} is not a Cloudflare region code")
+            if not isinstance(pools, list) or not pools or any(p not in self.pools for p in pools):
+                raise Reject(400, BAD_REQUEST, f"region_pools.{code}: a non-empty list of this account's pool ids")
+        self.balancers[lb_id] = {**self.balancers[lb_id], **copy.deepcopy(req.body)}
+        return self.balancers[lb_id]

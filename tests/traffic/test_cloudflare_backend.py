@@ -186,3 +186,68 @@ def test_fake_checks_pool_fields_content_type_and_put(fake):
     )
     assert [o.name for o in pool.origins] == ["eu-west-1"] and pool.id == POOL
     assert "minimum_origins" not in fake.pools[POOL]  # PUT replaced the writable fields
+
+
+ZONE, LB = "023e105f4ecef8ad9ca31a8372d0c353", "699d98642c564d2e855e9661899b7252"
+NEAR = {"us-west-2": "a" * 32, "eu-west-1": "b" * 32, "ap-south-1": "c" * 32}
+
+
+def _pool(pool_id: str) -> dict:
+    regions = ("us-west-2", "eu-west-1", "ap-south-1")
+    origins = [origin(r, f"192.0.2.{i}", 0.5) for i, r in enumerate(regions)]
+    return {"id": pool_id, "name": pool_id[:8], "origins": origins}
+
+
+def test_each_location_gets_its_own_pool_and_geo_steering_sends_it_there(monkeypatch):
+    """The world's topology (regions with nearest clients) on Cloudflare: one pool per region's
+    clients, weighted by that location's shares; the load balancer steers by region to them."""
+    pools = {POOL: _pool(POOL), **{p: _pool(p) for p in NEAR.values()}}
+    with CloudflareFake(TOKEN, ACCOUNT, pools, ZONE, {LB: {"id": LB, "steering_policy": "off"}}) as fake:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps({"conn_type": "http", "host": fake.base_url,
+                                                                          "password": TOKEN}))  # fmt: skip
+        topology = load_topology()
+        config = CloudflareConfig(kind="cloudflare", conn_id=CONN_ID, account_id=ACCOUNT, pool_id=POOL,
+                                  location_pools=NEAR, load_balancer={"zone_id": ZONE, "id": LB})  # fmt: skip
+        topology = topology.model_copy(update={"traffic": topology.traffic.model_copy(update={"backend": config})})
+        backend = backend_for(topology)
+
+        def pool_weights(pool_id: str) -> dict[str, float]:
+            return {o["name"]: float(o["weight"]) for o in fake.pools[pool_id]["origins"]}
+
+        assert backend.set_weights({"us-west-2": 50, "eu-west-1": 30, "ap-south-1": 20}) is True
+        assert pool_weights(POOL) == {"us-west-2": 0.5, "eu-west-1": 0.3, "ap-south-1": 0.2}
+        assert pool_weights(NEAR["ap-south-1"]) == {"us-west-2": 0.0, "eu-west-1": 0.0, "ap-south-1": 1.0}
+        balancer = fake.balancers[LB]
+        assert balancer["steering_policy"] == "geo"
+        assert balancer["region_pools"]["WEU"] == [NEAR["eu-west-1"]] and balancer["region_pools"]["SAS"] == [
+            NEAR["ap-south-1"]
+        ]
+        assert len(balancer["region_pools"]) == 13  # every Cloudflare region has a pool
+
+        # ap-south-1 drained: Asia's clients go to its next nearest, eu-west-1; a restoration step
+        # (10 %) brings a tenth back. The steering is already right: not written again.
+        lb_writes = len([w for w in fake.writes if "/zones/" in w.path])
+        backend.set_weights({"us-west-2": 50, "eu-west-1": 30, "ap-south-1": 0})
+        assert pool_weights(NEAR["ap-south-1"]) == {"us-west-2": 0.0, "eu-west-1": 1.0, "ap-south-1": 0.0}
+        backend.set_weights({"us-west-2": 50, "eu-west-1": 30, "ap-south-1": 2})
+        assert pool_weights(NEAR["ap-south-1"]) == {"us-west-2": 0.0, "eu-west-1": 0.9, "ap-south-1": 0.1}
+        assert backend.get_weights() == {"us-west-2": 50, "eu-west-1": 30, "ap-south-1": 2}
+        assert len([w for w in fake.writes if "/zones/" in w.path]) == lb_writes
+
+
+def test_location_pools_need_a_load_balancer_and_known_regions():
+    with pytest.raises(ValueError, match=r"needs traffic\.backend\.load_balancer"):
+        _with_backend({"location_pools": {"us-west-2": "a" * 32}})
+    with pytest.raises(ValueError, match=r"unknown region\(s\) \['mars-1'\]"):
+        _with_backend({"location_pools": {"mars-1": "a" * 32}, "load_balancer": {"zone_id": ZONE, "id": LB}})
+
+
+def _with_backend(extra: dict):
+    import yaml
+
+    from multiregion.core.topology import parse_topology
+
+    raw = yaml.safe_load((PROJECT_ROOT / "config" / "topology.local.yaml").read_text())
+    raw["traffic"]["backend"] = {"kind": "cloudflare", "conn_id": CONN_ID, "account_id": ACCOUNT, "pool_id": POOL,
+                                 **extra}  # fmt: skip
+    return parse_topology(yaml.safe_dump(raw), source="cf.yaml", env={})

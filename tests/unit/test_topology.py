@@ -148,3 +148,15 @@ def test_health_vantages_and_quorum():
     assert "source_address" in _error(raw)
     del raw["health"]
     assert parse_topology(yaml.safe_dump(raw), source="x", env={}).health.quorum == 1  # default: one place
+
+
+def test_nearest_clients_name_known_regions_and_cloudflare_codes():
+    raw = _raw()
+    raw["regions"][0]["traffic"]["nearest"]["fallbacks"] = ["us-west-2", "mars-1"]
+    assert "traffic.nearest.fallbacks ['us-west-2', 'mars-1'] must be other known regions" in _error(raw)
+    raw = _raw()
+    raw["regions"][0]["traffic"]["nearest"]["cloudflare_regions"] = ["SAM"]  # Cloudflare says NSAM / SSAM
+    assert "cloudflare_regions" in _error(raw) and "SAM" in _error(raw)
+    raw = _raw()
+    raw["regions"][0]["traffic"]["nearest"]["client_subnets"] = ["127.1.0.0/33"]
+    assert "client_subnets" in _error(raw)

@@ -132,6 +132,10 @@ class Kubernetes(_Model):
     max_replicas: Annotated[int, Field(ge=1)] = 10
 
 
+# Cloudflare's load-balancing region codes (geo steering's region_pools keys)
+CLOUDFLARE_REGIONS = ("WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS")
+
+
 class Nearest(_Model):
     """The clients this region is nearest to, and where they go when it is out (next nearest
     first). Each backend answers by its own notion of location: PowerDNS by the client's address
@@ -139,7 +143,7 @@ class Nearest(_Model):
 
     client_subnets: list[IPvAnyNetwork] = Field(default_factory=list)
     geo: dict[Literal["continent", "country", "subdivision"], str] = Field(default_factory=dict)
-    cloudflare_regions: list[Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")]] = Field(default_factory=list)
+    cloudflare_regions: list[Literal[CLOUDFLARE_REGIONS]] = Field(default_factory=list)
     fallbacks: list[str] = Field(default_factory=list)
 
 
@@ -188,11 +192,20 @@ class Route53Backend(_Model):
     hosted_zone_id: Annotated[str, Field(min_length=1)]
 
 
+class CloudflareLoadBalancer(_Model):
+    zone_id: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1)]
+
+
 class CloudflareBackend(_Model):
     kind: Literal["cloudflare"]
     conn_id: ConnId  # password = API token
     account_id: Annotated[str, Field(min_length=1)]
-    pool_id: Annotated[str, Field(min_length=1)]
+    pool_id: Annotated[str, Field(min_length=1)]  # every client of no location: the regions' weights
+    # Nearest region: one pool per region's clients (same origins, that location's shares), and the
+    # load balancer whose geo steering sends each region's Cloudflare regions to its pool.
+    location_pools: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    load_balancer: CloudflareLoadBalancer | None = None
 
 
 class Traffic(_Model):
@@ -264,6 +277,11 @@ class Topology(_Model):
             values = [getattr(r.traffic, attr) for r in self.regions]
             if len(set(values)) != len(values):
                 raise ValueError(f"regions: traffic.{attr} must be unique across regions, got {values}")
+        pools = getattr(self.traffic.backend, "location_pools", {})
+        if set(pools) - seen:
+            raise ValueError(f"traffic.backend.location_pools: unknown region(s) {sorted(set(pools) - seen)}")
+        if pools and getattr(self.traffic.backend, "load_balancer", None) is None:
+            raise ValueError("traffic.backend.location_pools needs traffic.backend.load_balancer (zone_id, id)")
         for region in self.regions:
             fallbacks = region.traffic.nearest.fallbacks if region.traffic.nearest else []
             bad = [f for f in fallbacks if f not in seen or f == region.name] + [

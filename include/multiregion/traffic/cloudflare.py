@@ -6,6 +6,11 @@ round(weight * 100): only 0..100 round-trip exactly, and larger weights are refu
 A write PATCHes the whole ``origins`` list (Cloudflare has no per-origin update), copied from
 the pool just read with only the weights changed, so every other field and origins outside
 the topology survive. ``enabled`` is never touched: weight 0 already means no new traffic.
+
+Nearest region: with ``location_pools``, each region's clients have a pool of their own (the same
+origins) whose weights are that location's shares (``core.nearest``), and the load balancer's
+geo steering maps the region's ``cloudflare_regions`` to it (set when it differs); the main pool
+keeps the controller's weights and serves everyone else (the default pools).
 """
 
 from __future__ import annotations
@@ -48,18 +53,19 @@ class CloudflareBackend(TrafficBackend):
             base_url = conn.host if "://" in conn.host else f"https://{conn.host}"
         return cloudflare.Cloudflare(api_token=conn.password, base_url=base_url, timeout=30.0)
 
-    def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Any, pool_id: str | None = None, **kwargs: Any) -> Any:
         backend = self.traffic.backend
+        pool_id = pool_id or backend.pool_id
         try:
-            return fn(backend.pool_id, account_id=backend.account_id, **kwargs)
+            return fn(pool_id, account_id=backend.account_id, **kwargs)
         except cloudflare.APIError as exc:
             raise TrafficBackendError(
-                f"Cloudflare {what} of pool {backend.pool_id} (account {backend.account_id}) failed: {_describe(exc)}"
+                f"Cloudflare {what} of pool {pool_id} (account {backend.account_id}) failed: {_describe(exc)}"
             ) from exc
 
-    def _origins(self) -> list[dict[str, Any]]:
+    def _origins(self, pool_id: str | None = None) -> list[dict[str, Any]]:
         """The pool's origins as the API returned them (API field names, unknown fields kept)."""
-        pool = self._call("read", self.client.load_balancers.pools.get)
+        pool = self._call("read", self.client.load_balancers.pools.get, pool_id)
         return [o.to_dict(mode="json") for o in pool.origins or []]
 
     def _by_region(self, origins: list[dict[str, Any]]) -> dict[str, int]:
@@ -95,19 +101,46 @@ class CloudflareBackend(TrafficBackend):
             out[region.name] = round(float(origin.get("weight", 1.0)) * 100) if origin else 0
         return out
 
-    def _apply(self, weights: dict[str, int]) -> None:
-        # Read-modify-write: pools have no version to condition the PATCH on, so the window
-        # between the two calls is kept as short as possible.
-        origins = self._origins()
+    def _write_pool(self, pool_id: str, weights: dict[str, float]) -> None:
+        """Origin weights (0.00-1.00) of one pool. Read-modify-write: pools have no version to
+        condition the PATCH on, so the window between the two calls is kept as short as possible."""
+        origins = self._origins(pool_id)
         index = self._by_region(origins)
         missing = [r for r, w in weights.items() if w > 0 and r not in index]
         if missing:
             names = [self.topology.region(r).traffic.set_identifier for r in missing]
             raise TrafficBackendError(
-                f"Cloudflare pool {self.traffic.backend.pool_id} has no origin named {names} "
-                f"(regions {missing}); add them in Cloudflare first"
+                f"Cloudflare pool {pool_id} has no origin named {names} (regions {missing}); "
+                "add them in Cloudflare first"
             )
         new = [{k: v for k, v in o.items() if k not in _READ_ONLY_ORIGIN_FIELDS} for o in origins]
         for region, i in index.items():
-            new[i]["weight"] = weights[region] / 100
-        self._call("update", self.client.load_balancers.pools.edit, origins=new)
+            new[i]["weight"] = weights.get(region, 0.0)
+        self._call("update", self.client.load_balancers.pools.edit, pool_id, origins=new)
+
+    def _apply(self, weights: dict[str, int]) -> None:
+        from multiregion.core.nearest import SCALE, locations
+
+        self._write_pool(self.traffic.backend.pool_id, {r: w / 100 for r, w in weights.items()})
+        pools = self.traffic.backend.location_pools
+        if not pools:
+            return
+        for loc in locations(self.topology, weights):
+            if loc.region in pools:  # steps of 0.01; a positive share never rounds to 0
+                shares = {r: max(0.01, round(s / SCALE, 2)) for r, s in loc.shares.items() if s > 0}
+                self._write_pool(pools[loc.region], shares)
+        self._steer(pools)
+
+    def _steer(self, pools: dict[str, str]) -> None:
+        """The load balancer's geo steering: each region's Cloudflare regions to its clients' pool."""
+        lb = self.traffic.backend.load_balancer
+        wanted = {code: [pools[r.name]] for r in self.topology.regions if r.name in pools and r.traffic.nearest
+                  for code in r.traffic.nearest.cloudflare_regions}  # fmt: skip
+        try:
+            current = self.client.load_balancers.get(lb.id, zone_id=lb.zone_id)
+            if current.steering_policy == "geo" and (current.region_pools or {}) == wanted:
+                return
+            self.client.load_balancers.edit(lb.id, zone_id=lb.zone_id, steering_policy="geo", region_pools=wanted)
+        except cloudflare.APIError as exc:
+            why = _describe(exc)
+            raise TrafficBackendError(f"Cloudflare load balancer {lb.id} (zone {lb.zone_id}): {why}") from exc
