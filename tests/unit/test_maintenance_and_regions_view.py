@@ -104,3 +104,20 @@ def test_replica_integrity_from_the_last_scrub_and_the_integrity_alerts():
     }
     assert _status(_signals())["a"] == "ok"  # never scrubbed is not trouble
     assert overview(_signals(), 1000.0)["regions"][0]["integrity"] == "ok (not scrubbed yet)"
+
+
+def test_the_last_drill_of_each_region_with_its_rto_and_run():
+    drills = {
+        "a": {"outcome": "completed", "at": 400.0, "run_id": "d1",
+              "figures": {"rto_s": 6.1, "rto_met": True, "rto_objective_s": 120.0, "detection_s": 3.3,
+                          "error_rate": 0.023}},
+        "b": {"outcome": "failed", "at": 900.0, "run_id": "d2", "figures": {}},
+    }  # fmt: skip
+    rows = {r["name"]: r["last_drill"] for r in overview(_signals(drills=drills), 1000.0)["regions"]}
+    assert rows["a"] == {
+        "summary": "RTO 6.1 s (met, objective 120 s), detected 3.3 s, clients' errors 2.3 %",
+        "ago_s": 600,
+        "outcome": "completed",
+        "link": "dags/failover_drill/runs/d1",
+    }
+    assert rows["b"]["summary"] == "did not complete (handed back to recovery)" and rows["c"] is None

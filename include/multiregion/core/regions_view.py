@@ -32,6 +32,7 @@ class Signals:
     request_rates: dict[str, float] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # active, from Alertmanager
     audit: list[dict[str, Any]] = field(default_factory=list)
+    drills: dict[str, dict[str, Any]] = field(default_factory=dict)  # region -> its latest failover drill
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -93,6 +94,22 @@ def _integrity(metrics, region: str, alerts: list[dict[str, Any]], now: float) -
     return f"ok (scrubbed {hours:.0f} h ago" + (f", {repaired} repaired)" if repaired else ")")
 
 
+def _drill(row: dict[str, Any] | None, now: float) -> dict[str, Any] | None:
+    """The region's latest failover drill: outcome, RTO against its objective, a link to its run."""
+    if row is None:
+        return None
+    f = row["figures"] or {}
+    if row["outcome"] == "completed":
+        met = "met" if f.get("rto_met") else "MISSED"
+        errors = 100 * (f.get("error_rate") or 0)
+        text = (f"RTO {f.get('rto_s')} s ({met}, objective {f.get('rto_objective_s'):.0f} s), "
+                f"detected {f.get('detection_s')} s, clients' errors {errors:.1f} %")  # fmt: skip
+    else:
+        text = "did not complete (handed back to recovery)"
+    return {"summary": text, "ago_s": round(now - row["at"]), "outcome": row["outcome"],
+            "link": f"dags/failover_drill/runs/{row['run_id']}" if row.get("run_id") else None}  # fmt: skip
+
+
 def _status(s: Signals, name: str, up: list[float], alerts: list, over_slo: bool) -> str:
     if (up and min(up) == 0) or s.health.get(name, {}).get("state") == "unhealthy":
         return "down"
@@ -138,6 +155,7 @@ def _row(s: Signals, info: dict[str, Any], now: float, total_weight: int, total_
         "cost_anomalies": [a["summary"] for a in alerts if a["name"] == "CostAnomaly"],
         "replicas": replicas.get("multiregion_scaling_replicas"),
         "replicas_scheduled": replicas.get("multiregion_scaling_desired_replicas"),
+        "last_drill": _drill(s.drills.get(name), now),
         "alerts": alerts,
     }
 

@@ -83,6 +83,7 @@ def gather() -> dict[str, Any]:
         if name == "state":
             signals.health = {r: asdict(h) | {"state": h.state.value} for r, h in value["health"].items()}
             signals.maintenance, signals.drained_since = value["maintenance"], value["drained_since"]
+            signals.drills = value["drills"]
             signals.audit = [_event(e) for e in value["audit"] if e["action"] != "reset"][:AUDIT_EVENTS]
         else:
             setattr(signals, name, value)

@@ -193,7 +193,17 @@ class StateStore:
                 "maintenance": self._maintenance(cur),
                 "drained_since": self._drained_since(cur),
                 "audit": self._audit(cur, audit_limit),
+                "drills": self._last_drills(cur),
             }
+
+    @staticmethod
+    def _last_drills(cur: Any) -> dict[str, dict[str, Any]]:
+        """The latest drill that ran (refusals left out) of each region."""
+        cur.execute(
+            "SELECT DISTINCT ON (region) region, outcome, figures, extract(epoch FROM at)::float8, run_id "
+            "FROM drill_results WHERE outcome <> 'refused' ORDER BY region, id DESC"
+        )
+        return {r: {"outcome": o, "figures": f, "at": at, "run_id": run} for r, o, f, at, run in cur.fetchall()}
 
     # --- traffic (persistence only: traffic.controller decides and calls these under the lock) --
     @contextmanager

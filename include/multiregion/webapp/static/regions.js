@@ -101,6 +101,7 @@
       Row("model", r.models.length ? r.models.map((m) => `${m.model} v${m.version}`).join(", ") : "none loaded"),
       ...lagRows.map(([name, d]) => Row(name, `lag ${mins(d.lag_seconds)} / SLO ${mins(d.slo_seconds)}${d.over_slo ? " ⚠ over" : ""} · ${ago(d.at)}`)),
       Row("replica integrity", r.integrity),
+      Row("last drill", r.last_drill ? `${r.last_drill.summary} · ${mins(r.last_drill.ago_s)} ago` : "none yet"),
       Row("cost yesterday", money(r.cost_yesterday) + (r.cost_anomalies.length ? ` ⚠ ${r.cost_anomalies.length} anomaly` : "")),
       Row("replicas", r.replicas == null ? "no scaling change yet" : `${r.replicas} (schedule ${r.replicas_scheduled})`),
       ...r.alerts.map((a, i) => h("div", { key: i, style: { ...css.row, color: a.severity === "critical" ? COLORS.down : COLORS.degraded } },
