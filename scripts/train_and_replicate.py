@@ -34,6 +34,7 @@ def train_and_register(
     features = frame[["tenure_months", "monthly_spend", "support_tickets"]].astype("float64")
     model = LogisticRegression(max_iter=500).fit(features, frame["label"])
     mlflow.set_tracking_uri(registry_uri)
+    mlflow.set_registry_uri(registry_uri)  # registered where it was logged, whatever the process had set
     if not on_registration:
         _opt_out(mlflow.MlflowClient(registry_uri), model_name)
     mlflow.set_experiment("churn-training")

@@ -171,6 +171,9 @@ class RegionRegistry:
         import mlflow
         import mlflow.pyfunc
 
+        # load_model reads the process-wide URIs: set them for the call, then put back the caller's
+        # (a pipeline in the same process would otherwise register into this region).
+        before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
         mlflow.set_tracking_uri(self.uri)
         mlflow.set_registry_uri(self.uri)
         # MLflow leaves every downloaded model in TMPDIR forever: use our own dir and remove it.
@@ -183,6 +186,8 @@ class RegionRegistry:
             predictions = model.predict(example)
         finally:
             shutil.rmtree(dst, ignore_errors=True)
+            mlflow.set_tracking_uri(before[0])
+            mlflow.set_registry_uri(before[1])
         values = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
         return {"rows": len(values), "sample": values[:3]}
 
