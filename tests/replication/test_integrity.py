@@ -7,7 +7,6 @@ and a bad object with no good copy anywhere, which is alerted and kept, never de
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 import pytest
@@ -178,8 +177,8 @@ def test_scrub_repairs_an_s3_replica_finds_rot_in_the_deep_pass_and_keeps_the_la
     scrub.summarize([back])  # the region's figures as they now are
 
 
-def _sha(store, key: str) -> str:
-    return hashlib.sha256(b"".join(store.iter_read(key))).hexdigest()
+def _sha(store, key: str) -> str | None:
+    return integrity.sha256_of(store, key)
 
 
 @pytest.fixture

@@ -37,3 +37,9 @@ def test_the_world_topology_declares_a_location_per_region_with_fallbacks():
     }
     drained = {loc.region: loc.shares for loc in locations(topology, {**weights, "eu-west-1": 0})}
     assert drained["eu-west-1"] == {"us-west-2": SCALE}  # Europe's clients: the next nearest, us-west-2
+
+
+def test_one_client_address_per_location():
+    from multiregion.core.nearest import client_addresses
+
+    assert client_addresses(load_topology()) == ["127.1.0.1", "127.2.0.1", "127.3.0.1"]

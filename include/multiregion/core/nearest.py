@@ -63,3 +63,11 @@ def locations(topology: Topology, weights: dict[str, int]) -> list[Location]:
         for r in topology.regions
         if r.traffic.nearest is not None
     ]
+
+
+def client_addresses(topology: Topology) -> list[str]:
+    """One client address in each location's first subnet (a client of that location, e.g. the
+    source address of a DNS query in the local world)."""
+    subnets = [r.traffic.nearest.client_subnets[0] for r in topology.regions
+               if r.traffic.nearest and r.traffic.nearest.client_subnets]  # fmt: skip
+    return [str(next(iter(n.hosts()), n.network_address)) for n in subnets]

@@ -20,6 +20,7 @@ import httpx
 from multiregion.core.drills import DEFAULT_RTO_OBJECTIVE_S, Conditions, Method, Timeline, figures, next_region, refusal
 from multiregion.core.errors import BadInputError, PermanentError
 from multiregion.core.health import HealthState
+from multiregion.core.nearest import client_addresses
 from multiregion.core.topology import Topology, load_topology
 from multiregion.core.traffic_policy import Action
 from multiregion.serving.health_client import health_url
@@ -51,8 +52,7 @@ class ProbeClient:
         self._stop = threading.Event()
         sources: list[str | None] = [None]
         if hasattr(topology.traffic.backend, "nameserver"):  # source addresses mean something there
-            sources += [str(next(iter(n.hosts()), n.network_address)) for r in topology.regions
-                        if r.traffic.nearest for n in r.traffic.nearest.client_subnets[:1]]  # fmt: skip
+            sources += client_addresses(topology)
         self._threads = [threading.Thread(target=self._run, args=(s,), name=f"drill-client-{s}", daemon=True)
                          for s in sources]  # fmt: skip
 

@@ -8,7 +8,6 @@ there. Only when every region has verified does the alias move — in all region
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,10 +44,10 @@ class PromotionError(PermanentError):
 
 
 def _hash(store, key: str) -> str:
-    digest = hashlib.sha256()
-    for chunk in store.iter_read(key):
-        digest.update(chunk)
-    return digest.hexdigest()
+    digest = integrity.sha256_of(store, key)
+    if digest is None:
+        raise PermanentError(f"{store.url_for(key)} vanished while the version's artifacts were read")
+    return digest
 
 
 def resolve(params: dict[str, Any]) -> dict[str, Any]:

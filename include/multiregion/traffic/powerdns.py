@@ -164,7 +164,7 @@ class PowerDnsBackend(TrafficBackend):
         """What clients get: is the region among the DNS answers of clients anywhere? (50 queries
         per location and for clients of no location: a region with a 10 % share is missed with
         probability 0.9**50 < 0.01.)"""
-        sources = [None] + [str(next(iter(n.hosts()), n.network_address))
-                            for r in self.topology.regions if r.traffic.nearest
-                            for n in r.traffic.nearest.client_subnets[:1]]  # fmt: skip
+        from multiregion.core.nearest import client_addresses
+
+        sources: list[str | None] = [None, *client_addresses(self.topology)]
         return any(region in self.resolve(source=source) for source in sources)
